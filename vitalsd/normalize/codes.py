@@ -89,9 +89,7 @@ _TABLE = (
     ),
 )
 
-METRIC_CODES: MappingProxyType[Metric, MetricCode] = MappingProxyType(
-    {c.metric: c for c in _TABLE}
-)
+METRIC_CODES: MappingProxyType[Metric, MetricCode] = MappingProxyType({c.metric: c for c in _TABLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +107,9 @@ DEVICE_PROFILES: MappingProxyType[DeviceKind, DeviceProfileCode] = MappingProxyT
             context_free(PARTITION_INFRA, 4100),
         ),
         DeviceKind.BLOOD_PRESSURE: DeviceProfileCode(
-            DeviceKind.BLOOD_PRESSURE, "MDC_DEV_SPEC_PROFILE_BP", context_free(PARTITION_INFRA, 4103)
+            DeviceKind.BLOOD_PRESSURE,
+            "MDC_DEV_SPEC_PROFILE_BP",
+            context_free(PARTITION_INFRA, 4103),
         ),
         DeviceKind.THERMOMETER: DeviceProfileCode(
             DeviceKind.THERMOMETER, "MDC_DEV_SPEC_PROFILE_TEMP", context_free(PARTITION_INFRA, 4104)

@@ -1,0 +1,1 @@
+"""Outputs shipped with the core (registered as entry points like any plugin)."""

@@ -26,7 +26,7 @@ class _FailOnBadFormatting(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             record.getMessage()
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             pytest.fail(f"bad log call {record.msg!r} % {record.args!r}: {err}")
 
 

@@ -66,7 +66,7 @@ async def test_slow_output_does_not_hold_up_the_others() -> None:
     slow.gate.set()
     assert await bus.drain(10) == {}
     await bus.close()
-    assert [s.device_id for s in slow.items] == [f"d{n}" for n in range(100)]  # type: ignore[union-attr]
+    assert [s.device_id for s in slow.items] == [f"d{n}" for n in range(100)]
     assert slow.closed and fast.closed
 
 
@@ -79,7 +79,7 @@ async def test_unavailable_output_keeps_the_item_and_retries_in_order() -> None:
         bus.publish(status(n))
     assert await bus.drain(30) == {}
     await bus.close()
-    assert [s.device_id for s in out.items] == ["d0", "d1", "d2", "d3", "d4"]  # type: ignore[union-attr]
+    assert [s.device_id for s in out.items] == ["d0", "d1", "d2", "d3", "d4"]
     assert bus.outputs["flaky"].retries == 3
     assert bus.outputs["flaky"].delivered == 5
 

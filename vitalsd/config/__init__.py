@@ -1,0 +1,26 @@
+"""Configuration: vitalsd.toml, conf.d drop-ins and ``VITALSD_*`` environment overrides."""
+
+from __future__ import annotations
+
+from vitalsd.config.documents import DROPIN_DIR
+from vitalsd.config.loader import describe_sources, load_config
+from vitalsd.config.schema import (
+    DaemonConfig,
+    DeviceConfig,
+    EnvOverride,
+    OutputConfig,
+    SiteConfig,
+    VitalsdConfig,
+)
+
+__all__ = [
+    "DROPIN_DIR",
+    "DaemonConfig",
+    "DeviceConfig",
+    "EnvOverride",
+    "OutputConfig",
+    "SiteConfig",
+    "VitalsdConfig",
+    "describe_sources",
+    "load_config",
+]

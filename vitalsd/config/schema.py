@@ -1,0 +1,243 @@
+"""The configuration's shape: what may be written in vitalsd.toml, and what the daemon gets.
+
+Two layers. ``SiteConfig``, ``DaemonConfig``, ``DeviceEntry`` and ``OutputEntry`` check
+the file's own keys (``extra="forbid"`` turns every typo into a problem). The loader
+then checks each entry's ``serial`` and ``options`` tables against the chosen plugin's
+models and builds the resolved ``DeviceConfig`` / ``OutputConfig`` the daemon runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+from pydantic_core import PydanticCustomError
+
+from vitalsd.driver import DriverOptions
+from vitalsd.links.base import SerialSettings
+from vitalsd.model import Location
+from vitalsd.output import OutputOptions
+
+CUSTOM_ERROR = "vitalsd"
+"""pydantic error type of our own validators: their message is shown as written."""
+
+_SITE_ID = re.compile(r"[a-z0-9_-]{1,40}")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_URL_SCHEMES = ("socket", "rfc2217")
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError(CUSTOM_ERROR, message)
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is an IANA zone this machine knows, else a pydantic error."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        close = difflib.get_close_matches(name, _zone_names(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else " (e.g. 'America/Chicago', 'UTC')"
+        raise _fail(f"unknown time zone '{name}'{hint}") from None
+    return name
+
+
+def check_port(port: str) -> str:
+    """An absolute device path, or socket://host:port / rfc2217://host:port."""
+    if not port.strip():
+        raise _fail(
+            "must not be empty: a device path (/dev/serial/by-id/...) or socket://host:port"
+        )
+    if "://" in port:
+        url = urlsplit(port)
+        if url.scheme not in _URL_SCHEMES:
+            raise _fail(
+                f"unknown scheme '{url.scheme}://' in '{port}'; "
+                "use socket://host:port (raw TCP mode of the serial server) "
+                "or rfc2217://host:port"
+            )
+        try:
+            number = url.port
+        except ValueError:
+            raise _fail(f"'{port}' has a bad port number: use 1-65535") from None
+        if not url.hostname or not number:
+            raise _fail(f"'{port}' needs a host and a port: {url.scheme}://10.0.0.5:4001")
+        return port
+    if not port.startswith("/"):
+        hint = f" (did you mean '/dev/{port}'?)" if not port.startswith(".") else ""
+        raise _fail(
+            f"'{port}' is not an absolute path{hint}; prefer the stable "
+            "/dev/serial/by-id/... name of a USB adapter"
+        )
+    return port
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise _fail(f"{what} '{value}' must be 1-40 letters, digits, '.', '_' or '-'")
+    return value
+
+
+class _Section(BaseModel):
+    # coerce_numbers_to_str: `bed = 1` (or VITALSD_..._BED=1) means the string "1".
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class SiteConfig(_Section):
+    """``[site]``: who and where this daemon is."""
+
+    id: str = Field(description="short id, [a-z0-9_-], used in MQTT topics and logs")
+    facility: str | None = Field(default=None, description="HL7 PV1-3.4 facility")
+    point_of_care: str | None = Field(default=None, description="default unit of devices")
+    timezone: str | None = Field(
+        default=None, description="IANA zone for device clocks without one; default: system"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _site_id(cls, value: str) -> str:
+        if not _SITE_ID.fullmatch(value):
+            raise _fail(
+                f"site id '{value}' must be 1-40 lowercase letters, digits, '_' or '-' "
+                "(it is used in MQTT topics)"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+class DaemonConfig(_Section):
+    """``[daemon]``: how the process itself behaves."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    state_dir: Path = Field(default=Path("/var/lib/vitalsd"), description="outboxes, cursors")
+    shutdown_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to hand queued items to outputs on SIGTERM"
+    )
+    max_clock_skew: float = Field(
+        default=300.0, gt=0, description="device clock vs receive time before CLOCK_SKEW"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        # "INFO" is fine; anything else is reported as written, not lower-cased.
+        if isinstance(value, str) and value.lower() in ("debug", "info", "warning", "error"):
+            return value.lower()
+        return value
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # The service runs from /, so a relative path would land somewhere surprising.
+        if not value.is_absolute():
+            raise _fail(f"'{value}' must be an absolute path, e.g. /var/lib/vitalsd")
+        return value
+
+
+class DeviceEntry(_Section):
+    """One ``[[devices]]`` block as written; ``serial``/``options`` are checked later."""
+
+    id: str
+    driver: str
+    port: str
+    room: str
+    bed: str | None = None
+    point_of_care: str | None = None
+    enabled: bool = True
+    timezone: str | None = None
+    serial: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _check_name(value, "device id")
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        return check_port(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+class OutputEntry(_Section):
+    """One ``[[outputs]]`` block as written; ``options`` are checked by the output's model."""
+
+    type: str
+    name: str | None = None
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "output name")
+
+
+class DeviceConfig(BaseModel):
+    """A device as the daemon runs it: plugin settings resolved, site defaults applied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    driver: str
+    port: str
+    room: str
+    bed: str | None = None
+    point_of_care: str | None = None  # the device's own, else the site's
+    enabled: bool = True
+    timezone: str | None = None  # the device's own only; the daemon falls back to site's
+    serial: SerialSettings  # the driver's serial_defaults with the file's overrides
+    options: SerializeAsAny[DriverOptions]  # an instance of the driver's options_model
+    location: Location
+
+
+class OutputConfig(BaseModel):
+    """An output instance as the daemon runs it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    name: str  # unique; defaults to the type
+    enabled: bool = True
+    options: SerializeAsAny[OutputOptions]  # an instance of the output's options_model
+
+
+class EnvOverride(BaseModel):
+    """One setting that came from the environment rather than a file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variable: str  # VITALSD_DEVICES__EXAM3_OXIMETER__SERIAL__BAUDRATE
+    key: str  # devices[1].serial.baudrate
+
+
+class VitalsdConfig(BaseModel):
+    """The whole, validated configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: SiteConfig
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    devices: tuple[DeviceConfig, ...] = ()
+    outputs: tuple[OutputConfig, ...] = ()
+    sources: tuple[str, ...] = ()  # files read, main file first
+    overrides: tuple[EnvOverride, ...] = ()  # keys set by VITALSD_* variables

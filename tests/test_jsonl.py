@@ -19,7 +19,9 @@ ENV = OutputEnvironment(name="log", state_dir=Path("/nonexistent"), site_id="tes
 
 
 def observation(value: str = "98"):  # type: ignore[no-untyped-def]
-    profile = DeviceProfile("exam1-ox", "masimo_ascii1", DeviceKind.PULSE_OXIMETER, Location(room="exam1"), UTC)
+    profile = DeviceProfile(
+        "exam1-ox", "masimo_ascii1", DeviceKind.PULSE_OXIMETER, Location(room="exam1"), UTC
+    )
     m = Measurement(Metric.SPO2, Decimal(value), Unit.PERCENT)
     return Normalizer().normalize(profile, DeviceIdentity(make="Masimo"), m, datetime.now(UTC))
 
@@ -33,7 +35,11 @@ async def test_writes_one_document_per_line(tmp_path: Path) -> None:
     await out.close()
     docs = [json.loads(line) for line in path.read_text().splitlines()]
     assert [d["value"] for d in docs] == [98, 97]
-    assert docs[0]["code"] == {"mdc": 150456, "mdc_refid": "MDC_PULS_OXIM_SAT_O2", "loinc": "59408-5"}
+    assert docs[0]["code"] == {
+        "mdc": 150456,
+        "mdc_refid": "MDC_PULS_OXIM_SAT_O2",
+        "loinc": "59408-5",
+    }
     assert docs[0]["unit"] == "%" and docs[0]["location"] == {"room": "exam1"}
     assert docs[0]["identity"] == {"make": "Masimo"}
 

@@ -32,7 +32,9 @@ NOW = datetime(2026, 11, 27, 15, 0, 0, tzinfo=UTC)
 
 
 def test_fahrenheit_reading_becomes_coded_celsius_with_the_original_kept() -> None:
-    m = Measurement(Metric.TEMP_ORAL, Decimal("98.6"), Unit.DEGF, device_time=datetime(2026, 11, 27, 9, 0))
+    m = Measurement(
+        Metric.TEMP_ORAL, Decimal("98.6"), Unit.DEGF, device_time=datetime(2026, 11, 27, 9, 0)
+    )
     obs = Normalizer().normalize(PROFILE, IDENTITY, m, NOW)
     assert obs is not None
     assert (obs.value, obs.unit) == (Decimal("37.00"), Unit.CEL)
@@ -81,7 +83,9 @@ def test_repeated_reading_is_dropped_once_seen() -> None:
     assert n.normalize(PROFILE, IDENTITY, m, NOW) is None
     assert n.duplicates == 1
     # same value a second later is a new reading
-    later = Measurement(Metric.TEMP_BODY, Decimal("36.6"), Unit.CEL, device_time=t + timedelta(seconds=1))
+    later = Measurement(
+        Metric.TEMP_BODY, Decimal("36.6"), Unit.CEL, device_time=t + timedelta(seconds=1)
+    )
     assert n.normalize(PROFILE, IDENTITY, later, NOW) is not None
 
 
@@ -94,10 +98,18 @@ def test_readings_without_device_clock_are_never_deduplicated() -> None:
 
 def test_clock_flags() -> None:
     n = Normalizer()
-    unset = Measurement(Metric.TEMP_BODY, Decimal("36.6"), Unit.CEL, device_time=datetime(2000, 1, 1))
-    skewed = Measurement(Metric.TEMP_BODY, Decimal("36.7"), Unit.CEL, device_time=datetime(2026, 11, 27, 10, 0))
+    unset = Measurement(
+        Metric.TEMP_BODY, Decimal("36.6"), Unit.CEL, device_time=datetime(2000, 1, 1)
+    )
+    skewed = Measurement(
+        Metric.TEMP_BODY, Decimal("36.7"), Unit.CEL, device_time=datetime(2026, 11, 27, 10, 0)
+    )
     stored = Measurement(
-        Metric.TEMP_BODY, Decimal("36.8"), Unit.CEL, device_time=datetime(2026, 11, 20, 10, 0), stored=True
+        Metric.TEMP_BODY,
+        Decimal("36.8"),
+        Unit.CEL,
+        device_time=datetime(2026, 11, 20, 10, 0),
+        stored=True,
     )
     o1, o2, o3 = (n.normalize(PROFILE, IDENTITY, m, NOW) for m in (unset, skewed, stored))
     assert o1 is not None and Flag.CLOCK_UNSET in o1.flags

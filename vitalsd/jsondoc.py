@@ -16,7 +16,6 @@ from vitalsd.model import (
     BusItem,
     DeviceEvent,
     DeviceIdentity,
-    DeviceNotice,
     DeviceStatus,
     Location,
     Observation,
@@ -35,7 +34,8 @@ def _number(v: Decimal) -> int | float:
     return int(v) if isinstance(exponent, int) and exponent >= 0 else float(v)
 
 
-def _identity(i: DeviceIdentity) -> dict[str, str]:
+def identity_doc(i: DeviceIdentity) -> dict[str, str]:
+    """The identity fields the device reported (unknown ones left out)."""
     return {k: v for k, v in asdict(i).items() if v is not None}
 
 
@@ -60,7 +60,7 @@ def observation_doc(o: Observation) -> dict[str, Any]:
         "receive_time": _time(o.receive_time),
         "flags": sorted(f.value for f in o.flags),
         "stored": o.stored,
-        "identity": _identity(o.identity),
+        "identity": identity_doc(o.identity),
         "location": _location(o.context.location),
     }
     if o.group is not None:
@@ -99,7 +99,7 @@ def item_doc(item: BusItem) -> dict[str, Any]:
             "state": item.state.value,
             "since": _time(item.since),
             "reason": item.reason,
-            "identity": _identity(item.identity),
+            "identity": identity_doc(item.identity),
             "location": _location(item.location),
         }
     return {
@@ -108,7 +108,7 @@ def item_doc(item: BusItem) -> dict[str, Any]:
         "device_id": item.device_id,
         "driver": item.driver,
         "receive_time": _time(item.receive_time),
-        "identity": _identity(item.identity),
+        "identity": identity_doc(item.identity),
         "location": _location(item.location),
         **event_doc(item.event),
     }
@@ -118,5 +118,11 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-__all__ = ["DOCUMENT_VERSION", "dumps", "event_doc", "item_doc", "observation_doc"]
-_ = DeviceNotice  # re-exported type used in item_doc's union
+__all__ = [
+    "DOCUMENT_VERSION",
+    "dumps",
+    "event_doc",
+    "identity_doc",
+    "item_doc",
+    "observation_doc",
+]

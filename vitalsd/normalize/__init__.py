@@ -57,7 +57,7 @@ class DeviceProfile:
 @dataclass(frozen=True, slots=True)
 class NormalizationPolicy:
     limits: Mapping[Metric, Limits] = field(default_factory=lambda: DEFAULT_LIMITS)
-    max_clock_skew: timedelta = timedelta(minutes=5)
+    max_clock_skew: timedelta | None = timedelta(minutes=5)  # None: no skew check
 
 
 class Normalizer:
@@ -152,7 +152,11 @@ class Normalizer:
             t = t.replace(tzinfo=device.timezone)
         if t < _CLOCK_UNSET_BEFORE:
             flags.add(Flag.CLOCK_UNSET)
-        elif not m.stored and abs(received - t) > self.policy.max_clock_skew:
+        elif (
+            not m.stored
+            and self.policy.max_clock_skew is not None
+            and abs(received - t) > self.policy.max_clock_skew
+        ):
             # Stored records are old by nature; only live readings tell us about drift.
             flags.add(Flag.CLOCK_SKEW)
         return t

@@ -1,0 +1,204 @@
+"""One session per configured device: connect, run the driver, and on any fault mark
+the device offline, back off with jitter and reconnect, forever, without disturbing any
+other device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from vitalsd.backoff import Backoff
+from vitalsd.driver import Driver, DriverOptions
+from vitalsd.errors import DeviceError, VitalsdError
+from vitalsd.jsondoc import identity_doc
+from vitalsd.links.base import ByteLink, SerialSettings
+from vitalsd.model import (
+    BusItem,
+    DeviceEvent,
+    DeviceIdentity,
+    DeviceNotice,
+    DeviceState,
+    DeviceStatus,
+    DriverReport,
+    Measurement,
+)
+from vitalsd.normalize import DeviceProfile, Normalizer
+
+_LOGGER = logging.getLogger(__name__)
+
+LinkOpener = Callable[[str, SerialSettings], Awaitable[ByteLink]]
+
+HEALTHY_AFTER_S = 60.0  # a connection that lasted this long resets the backoff
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """Everything a session needs, resolved from config and the driver registry."""
+
+    profile: DeviceProfile
+    driver_class: type[Driver]
+    port: str
+    serial: SerialSettings
+    options: DriverOptions
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeviceSession:
+    """Runs one device forever; cancel its task to stop it."""
+
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        *,
+        normalizer: Normalizer,
+        publish: Callable[[BusItem], None],
+        open_link: LinkOpener,
+    ) -> None:
+        self.spec = spec
+        self._normalizer = normalizer
+        self._publish = publish
+        self._open_link = open_link
+        self.identity = DeviceIdentity()
+        self.status = self._status(DeviceState.STARTING, None)
+        self.accepted = 0
+        self.rejected = 0
+        self.reconnects = 0
+        self.last_reading: datetime | None = None
+        self._last_failure: str | None = None
+
+    @property
+    def device_id(self) -> str:
+        return self.spec.profile.device_id
+
+    def _status(self, state: DeviceState, reason: str | None) -> DeviceStatus:
+        p = self.spec.profile
+        return DeviceStatus(
+            device_id=p.device_id,
+            driver=p.driver,
+            device_kind=p.kind,
+            state=state,
+            since=_now(),
+            reason=reason,
+            identity=self.identity,
+            location=p.location,
+        )
+
+    def _set_state(self, state: DeviceState, reason: str | None = None) -> None:
+        if state == self.status.state and reason == self.status.reason:
+            return
+        self.status = self._status(state, reason)
+        self._publish(self.status)
+
+    # --- the sink the driver writes into -------------------------------------------
+
+    def put(self, report: DriverReport) -> None:
+        """Accept a report from the driver (``DeviceSink``)."""
+        now = _now()
+        if self.status.state != DeviceState.ONLINE:
+            self._set_state(DeviceState.ONLINE)
+            _LOGGER.info("%s: online (%s)", self.device_id, self.spec.port)
+        if isinstance(report, Measurement):
+            self._accept(report, now)
+        elif isinstance(report, DeviceEvent):
+            self._publish(
+                DeviceNotice(
+                    device_id=self.device_id,
+                    driver=self.spec.profile.driver,
+                    event=report,
+                    receive_time=now,
+                    identity=self.identity,
+                    location=self.spec.profile.location,
+                )
+            )
+            log = _LOGGER.warning if report.severity != "info" else _LOGGER.info
+            log("%s: %s", self.device_id, report.message)
+        elif isinstance(report, DeviceIdentity):
+            self._identify(report)
+
+    def _accept(self, m: Measurement, now: datetime) -> None:
+        try:
+            obs = self._normalizer.normalize(self.spec.profile, self.identity, m, now)
+        except VitalsdError as err:
+            self.rejected += 1
+            _LOGGER.error("%s: reading not used: %s", self.device_id, err)
+            return
+        if obs is None:
+            return
+        self.accepted += 1
+        self.last_reading = now
+        self._publish(obs)
+
+    def _identify(self, identity: DeviceIdentity) -> None:
+        # A device reports what it knows; keep earlier fields it did not repeat.
+        merged = replace(self.identity, **identity_doc(identity))
+        if merged != self.identity:
+            self.identity = merged
+            _LOGGER.info(
+                "%s: identified as %s %s serial %s",
+                self.device_id,
+                merged.make or "?",
+                merged.model or "",
+                merged.serial or "unknown",
+            )
+            self.status = replace(self.status, identity=merged)
+            self._publish(self.status)
+
+    # --- the connection loop -------------------------------------------------------
+
+    async def run(self) -> None:
+        backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                self._set_state(DeviceState.CONNECTING, self.status.reason)
+                started = loop.time()
+                reason = await self._connect_and_run()
+                if loop.time() - started >= HEALTHY_AFTER_S:
+                    backoff.reset()
+                self.reconnects += 1
+                self._set_state(DeviceState.OFFLINE, reason)
+                delay = backoff.next_delay()
+                self._log_failure(reason, delay)
+                await asyncio.sleep(delay)
+        finally:
+            self._set_state(DeviceState.STOPPED)
+
+    async def _connect_and_run(self) -> str:
+        spec = self.spec
+        try:
+            link = await self._open_link(spec.port, spec.serial)
+        except DeviceError as err:
+            return str(err)
+        except OSError as err:  # a link implementation that leaked a raw error
+            return f"{spec.port}: {err.strerror or err}"
+        _LOGGER.debug("%s: port %s open", self.device_id, link.description)
+        try:
+            driver = spec.driver_class(spec.options, self)
+            await driver.run(link)
+        except DeviceError as err:
+            return str(err)
+        except Exception as err:
+            _LOGGER.exception("%s: driver %s failed", self.device_id, spec.profile.driver)
+            return f"driver error: {type(err).__name__}: {err}"
+        else:
+            return "driver stopped"
+        finally:
+            await asyncio.shield(link.close())
+
+    def _log_failure(self, reason: str, delay: float) -> None:
+        # The same failure every few seconds for hours (device switched off) is logged
+        # once at WARNING, then at DEBUG until something changes.
+        if reason != self._last_failure:
+            _LOGGER.warning("%s: offline: %s (retrying)", self.device_id, reason)
+            self._last_failure = reason
+        else:
+            _LOGGER.debug("%s: still offline: %s (retry in %.1f s)", self.device_id, reason, delay)

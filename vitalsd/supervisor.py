@@ -119,8 +119,9 @@ class DeviceSession:
                     location=self.spec.profile.location,
                 )
             )
-            log = _LOGGER.warning if report.severity != "info" else _LOGGER.info
-            log("%s: %s", self.device_id, report.message)
+            # What the device says about itself is routine (a sensor taken off), not a
+            # problem of the daemon's: INFO, whatever the event's own severity.
+            _LOGGER.info("%s: %s", self.device_id, report.message)
         elif isinstance(report, DeviceIdentity):
             self._identify(report)
 
@@ -143,10 +144,9 @@ class DeviceSession:
         if merged != self.identity:
             self.identity = merged
             _LOGGER.info(
-                "%s: identified as %s %s serial %s",
+                "%s: identified as %s, serial %s",
                 self.device_id,
-                merged.make or "?",
-                merged.model or "",
+                " ".join(p for p in (merged.make, merged.model) if p) or "unknown make",
                 merged.serial or "unknown",
             )
             self.status = replace(self.status, identity=merged)

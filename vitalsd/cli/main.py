@@ -77,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--workdir", help="where to put the demo config and output (default: a temp dir)"
     )
-    demo.add_argument("--log-level", default="info")
+    demo.add_argument(
+        "--log-level",
+        default="warning",
+        help="daemon log level (default: warning; info shows more)",
+    )
     demo.set_defaults(func=commands.cmd_demo)
     return parser
 

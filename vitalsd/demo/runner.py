@@ -35,11 +35,25 @@ class SimSpec:
     args: tuple[str, ...]
 
 
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def demo_simulators(workdir: Path) -> list[SimSpec]:
     return [
         SimSpec(
             "exam1-oximeter",
-            ("masimo", "--pty", "--link", str(workdir / "exam1-oximeter.tty"), "--seed", "1"),
+            (
+                "masimo",
+                "--pty",
+                "--link",
+                str(workdir / "exam1-oximeter.tty"),
+                "--seed",
+                "1",
+                "--serial",
+                "0000056661",
+            ),
         ),
         SimSpec(
             "exam2-oximeter",
@@ -50,6 +64,8 @@ def demo_simulators(workdir: Path) -> list[SimSpec]:
                 str(workdir / "exam2-oximeter.tty"),
                 "--seed",
                 "2",
+                "--serial",
+                "0000093112",
                 "--spo2",
                 "94",
                 "--bpm",
@@ -64,7 +80,19 @@ def demo_simulators(workdir: Path) -> list[SimSpec]:
         ),
         SimSpec(
             "exam3-oximeter",
-            ("masimo", "--tcp", "0", "--seed", "3", "--spo2", "99", "--bpm", "64"),
+            (
+                "masimo",
+                "--tcp",
+                "0",
+                "--seed",
+                "3",
+                "--serial",
+                "0000101234",
+                "--spo2",
+                "99",
+                "--bpm",
+                "64",
+            ),
         ),
     ]
 
@@ -134,9 +162,14 @@ async def _demo(workdir: Path, duration: float | None) -> int:
         drivers, outputs = load_drivers(), load_outputs()
         cfg = load_config(config_path, drivers=drivers.plugins, outputs=outputs.plugins)
         daemon = Daemon(cfg, drivers=drivers.plugins, outputs=outputs.plugins)
-        _LOGGER.info("demo config: %s", config_path)
-        _LOGGER.info("readings are also written to %s", workdir / "observations.jsonl")
-        _LOGGER.info("press Ctrl-C to stop")
+        _say(
+            f"vitalsd demo: 3 simulated Masimo Rad-8 oximeters -> vitalsd -> this terminal\n"
+            f"  config:   {config_path}\n"
+            f"  readings: {workdir / 'observations.jsonl'} (JSON lines)\n"
+            f"  exam2's patient takes the sensor off every 20 s, on a noisy cable;\n"
+            f"  exam3 sits behind a simulated network serial server (socket://).\n"
+            f"  Ctrl-C stops.\n"
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -149,9 +182,7 @@ async def _demo(workdir: Path, duration: float | None) -> int:
                 timer.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        _LOGGER.info(
-            "demo done: %d observations; config and output kept in %s", report.accepted, workdir
-        )
+        _say(f"demo done: {report.accepted} observations; config and output kept in {workdir}")
         return 1 if report.undelivered else 0
     finally:
         await sims.stop()

@@ -55,6 +55,10 @@ class ConsoleOutput(Output):
         # Readings taken together (one oximeter line, one cuff result) print as one line.
         self._pending: list[Observation] = []
         self._flush_timer: asyncio.TimerHandle | None = None
+        # What was last shown per device, so repeats (a status re-sent with a new
+        # identity, an initial "all clear") do not clutter the screen.
+        self._shown_state: dict[str, DeviceStatus] = {}
+        self._shown_conditions: dict[str, bool] = {}
 
     async def handle(self, item: BusItem) -> None:
         if isinstance(item, Observation):
@@ -66,7 +70,24 @@ class ConsoleOutput(Output):
                 self._flush_timer = loop.call_later(GROUP_WAIT_S, self._flush)
             return
         self._flush()
-        self._write(format_item(item))
+        line = self._describe(item)
+        if line is not None:
+            self._write(line)
+
+    def _describe(self, item: DeviceStatus | DeviceNotice) -> str | None:
+        if isinstance(item, DeviceStatus):
+            before = self._shown_state.get(item.device_id)
+            self._shown_state[item.device_id] = item
+            if before is not None and before.state == item.state:
+                if before.identity == item.identity:
+                    return None
+                return format_identity(item)
+            return format_item(item)
+        had_conditions = self._shown_conditions.get(item.device_id, False)
+        self._shown_conditions[item.device_id] = bool(item.event.conditions)
+        if item.event.code == "conditions" and not item.event.conditions and not had_conditions:
+            return None
+        return format_item(item)
 
     def _flush(self) -> None:
         if self._flush_timer is not None:
@@ -97,6 +118,15 @@ def format_readings(readings: list[Observation]) -> str:
         flags = f" [{', '.join(sorted(f.value for f in o.flags))}]" if o.flags else ""
         parts.append(f"{LABELS.get(o.metric, o.metric.value)} {o.value} {unit}{flags}")
     return f"{t}  {first.device_id:<18} " + "   ".join(parts)
+
+
+def format_identity(status: DeviceStatus) -> str:
+    i = status.identity
+    t = status.since.astimezone().strftime("%H:%M:%S")
+    what = " ".join(p for p in (i.make, i.model) if p) or "device"
+    serial = f", serial {i.serial}" if i.serial else ""
+    firmware = f", firmware {i.firmware}" if i.firmware else ""
+    return f"{t}  {status.device_id:<18} is a {what}{serial}{firmware}"
 
 
 def format_item(item: BusItem) -> str:

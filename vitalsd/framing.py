@@ -7,6 +7,7 @@ network serial server), so no driver may assume that one read is one frame.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _LINE_END = re.compile(rb"\r\n|\n\r|\r|\n")
 
@@ -54,3 +55,53 @@ class LineFramer:
         self._buf.clear()
         discarding, self._discarding = self._discarding, False
         return [rest] if rest and not discarding else []
+
+
+FrameMatcher = Callable[[bytes], int]
+"""Looks at a buffer starting at a candidate frame start and answers:
+
+- ``n > 0``: a valid frame of ``n`` bytes starts here (layout and checksum checked);
+- ``0``: it may be a frame but more bytes are needed to tell;
+- ``-1``: no valid frame starts here (bad start byte, length or checksum).
+"""
+
+
+class BinaryFramer:
+    """Frames a binary stream with a protocol's ``FrameMatcher``, resynchronizing by
+    sliding one byte at a time past anything that is not a valid frame.
+
+    Sliding (rather than skipping a whole bad frame) is what lets a stream recover when
+    a byte was lost or a start byte appears inside data: the next valid frame is found
+    wherever it begins. Bytes skipped are counted in ``skipped`` and every run of them
+    as one ``errors``.
+    """
+
+    def __init__(self, matcher: FrameMatcher, *, max_frame: int = 4096) -> None:
+        self._match = matcher
+        self._buf = bytearray()
+        self._max_frame = max_frame
+        self._in_garbage = False
+        self.errors = 0
+        self.skipped = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        frames: list[bytes] = []
+        pos = 0
+        buf = bytes(self._buf)
+        while pos < len(buf):
+            n = self._match(buf[pos:])
+            if n > 0:
+                frames.append(buf[pos : pos + n])
+                pos += n
+                self._in_garbage = False
+            elif n == 0 and len(buf) - pos < self._max_frame:
+                break  # wait for more bytes
+            else:
+                if not self._in_garbage:
+                    self.errors += 1
+                    self._in_garbage = True
+                self.skipped += 1
+                pos += 1
+        del self._buf[:pos]
+        return frames

@@ -6,12 +6,15 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from vitalsd import __version__
 from vitalsd.cli import commands
 from vitalsd.errors import ConfigError, VitalsdError
 
 _LOGGER = logging.getLogger(__name__)
+
+COMMANDS_GROUP = "vitalsd.commands"
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -83,7 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="daemon log level (default: warning; info shows more)",
     )
     demo.set_defaults(func=commands.cmd_demo)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Plugins may add subcommands (``vitalsd hl7 ...``) through ``vitalsd.commands``.
+
+    Each entry point is ``register(subparsers) -> None`` and sets ``func`` on its parser.
+    A broken one is left out with a warning rather than breaking the whole CLI.
+    """
+    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except Exception as err:  # noqa: BLE001 - one bad plugin must not break the CLI
+            print(  # noqa: T201
+                f"vitalsd: command plugin {ep.name!r} ({ep.value}) left out: {err}",
+                file=sys.stderr,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

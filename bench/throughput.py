@@ -49,7 +49,9 @@ async def through_vitalsd(data: bytes, path: Path) -> tuple[float, int]:
     )
     bus = Bus([("jsonl", out)])
     spec = DeviceSpec(
-        profile=DeviceProfile("bench-ox", "masimo_ascii1", DeviceKind.PULSE_OXIMETER, Location(), UTC),
+        profile=DeviceProfile(
+            "bench-ox", "masimo_ascii1", DeviceKind.PULSE_OXIMETER, Location(), UTC
+        ),
         driver_class=MasimoAscii1Driver,
         port="/dev/null",
         serial=SerialSettings(),

@@ -96,6 +96,7 @@ def test_color_firmware_line() -> None:
     low_iq = frozenset({Flag.LOW_SIGNAL_QUALITY})
     g = "20160317191936"
     assert MasimoAscii1Decoder().feed(COLOR) == [
+        DeviceIdentity(make="Masimo", serial=None),  # "----------": serial never set
         DeviceEvent(
             "conditions",
             "low signal quality",
@@ -106,7 +107,7 @@ def test_color_firmware_line() -> None:
         Measurement(Metric.SPO2, Decimal("98"), Unit.PERCENT, t, low_iq, g),
         Measurement(Metric.PULSE_RATE_OXIMETER, Decimal("123"), Unit.PER_MIN, t, low_iq, g),
         Measurement(Metric.PERFUSION_INDEX, Decimal("0.55"), Unit.PERCENT, t, low_iq, g),
-    ]  # serial "----------" is "not set": no identity to report
+    ]
 
 
 def test_conditions_are_reported_on_change_only() -> None:
@@ -203,3 +204,109 @@ def test_garbage_between_lines_does_not_disturb_good_lines() -> None:
         Decimal("3.95"),
     ]
     assert d.errors == 2
+
+
+# --- completeness, identity and quality bits (lines derived from RAD8[0] above) -----
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"EXC=000800", b"EXC=00"),  # cut inside EXC: would read as "no exceptions"
+        (b"EXC=000800", b"EXC=0008"),
+        (b"EXC=000800", b"EXC=000"),  # Radical-5 width, but beside a 4-digit ALARM
+        (b"ALARM=0000", b"ALARM=000000"),  # colour-firmware ALARM without its EXC1
+        (b"ALARM=0000 EXC=000800", b"EXC=000800 ALARM=0000"),  # EXC not last: glued/cut
+        (b"EXC=000800", b"EXC=000800 EXC1=0000"),  # EXC1 cut short
+        (b"EXC=000800", b"EXC=000800 EXC1=0000000G"),
+        (b"SN=0000056661", b"SN=00000566611"),  # SN is 10 characters
+        (b"BPM=097", b"BPM=097%"),  # '%' only in the odd all-dash form
+        (b"SPO2=098%", b"SPO2=098% SPO2=099%"),  # repeated key
+        (b"22:47:45", b"25:47:45"),
+    ],
+)
+def test_incomplete_or_reshaped_lines_are_rejected(old: bytes, new: bytes) -> None:
+    line = RAD8[0].replace(old, new)
+    assert line != RAD8[0]
+    d = MasimoAscii1Decoder()
+    assert d.feed(line) == []
+    assert d.errors == 1
+
+
+def test_rejected_line_is_counted_and_the_next_good_one_decodes() -> None:
+    d = MasimoAscii1Decoder()
+    got = d.feed(RAD8[0][:60] + RAD8[1] + RAD8[2])  # a reset mid-line glues two lines
+    assert d.errors == 1
+    assert [r.device_time for r in got if isinstance(r, Measurement)] == [
+        datetime(2016, 2, 22, 22, 47, 49)
+    ] * 3
+
+
+def test_sensor_off_with_digits_present_gives_no_number() -> None:
+    # Radical-7 example (MD PnP poxrad_discrete.h) prints digits under EXC=000820.
+    got = MasimoAscii1Decoder().feed(RADICAL7 + RADICAL7.replace(b"11:56:29", b"11:56:30"))
+    assert not any(isinstance(r, Measurement) for r in got)
+
+
+@pytest.mark.parametrize(
+    ("exc", "flags", "conditions"),
+    [
+        ("000804", {Flag.LOW_PERFUSION}, {Condition.LOW_PERFUSION}),
+        ("000810", {Flag.INTERFERENCE}, {Condition.INTERFERENCE}),
+        ("000840", {Flag.INTERFERENCE}, {Condition.AMBIENT_LIGHT}),
+        ("000C00", {Flag.LOW_SIGNAL_QUALITY}, {Condition.LOW_SIGNAL_QUALITY}),
+    ],
+)
+def test_quality_bits_keep_values_and_flag_them(
+    exc: str, flags: set[Flag], conditions: set[Condition]
+) -> None:
+    got = MasimoAscii1Decoder().feed(RAD8[0].replace(b"EXC=000800", f"EXC={exc}".encode()))
+    event = next(r for r in got if isinstance(r, DeviceEvent))
+    assert event.conditions == conditions and event.severity is EventSeverity.INFO
+    values = [r for r in got if isinstance(r, Measurement)]
+    assert len(values) == 3 and all(r.flags == flags for r in values)
+
+
+def test_alarm_active_and_silenced_are_conditions() -> None:
+    got = MasimoAscii1Decoder().feed(RAD8[0].replace(b"ALARM=0000", b"ALARM=0032"))
+    event = next(r for r in got if isinstance(r, DeviceEvent))
+    assert event.conditions == {Condition.ALARM_ACTIVE, Condition.ALARM_SILENCED}
+    assert event.message == "alarm active, alarm silenced"
+    assert event.severity is EventSeverity.INFO
+    spo2 = next(r for r in got if isinstance(r, Measurement) and r.metric is Metric.SPO2)
+    assert spo2.flags == {Flag.ALARM_LOW}
+
+
+def test_identity_is_reported_on_the_first_line_and_on_change_only() -> None:
+    d = MasimoAscii1Decoder()
+    first = d.feed(RAD8[0])
+    same = d.feed(RAD8[1])
+    other = d.feed(RAD8[2].replace(b"SN=0000056661", b"SN=0000000042"))
+    ident = [[r for r in batch if isinstance(r, DeviceIdentity)] for batch in (first, same, other)]
+    assert ident == [
+        [DeviceIdentity(make="Masimo", serial="0000056661")],
+        [],
+        [DeviceIdentity(make="Masimo", serial="0000000042")],
+    ]
+
+
+def test_flush_decodes_a_last_line_without_ending_and_feed_never_raises() -> None:
+    d = MasimoAscii1Decoder()
+    assert d.feed(RAD8[0].rstrip(b"\r\n")) == []
+    assert len([r for r in d.flush() if isinstance(r, Measurement)]) == 3
+    noise = bytes(range(256)) * 8 + b"\r\n" + b"=" * 2000 + b"\n"
+    assert d.feed(noise) == []
+    assert d.errors >= 2
+
+
+def test_radical5_widths_are_accepted() -> None:
+    # Derived, not captured: reference §1 gives Radical-5 ALARM 2 and EXC 3 hex digits
+    # (MD PnP poxrad_discrete.h); the rest is RAD8[0]'s shape without the rainbow tokens.
+    line = b"02/22/16 22:47:45 SPO2=098% BPM=097 PI=03.60% ALARM=00 EXC=800\r\n"
+    got = MasimoAscii1Decoder().feed(line)
+    assert got[0] == DeviceIdentity(make="Masimo", serial=None)
+    assert [r.value for r in got if isinstance(r, Measurement)] == [
+        Decimal("98"),
+        Decimal("97"),
+        Decimal("3.60"),
+    ]

@@ -45,10 +45,19 @@ _STAMP = re.compile(r"(\d{2})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 _TOKEN = re.compile(r"([A-Z][A-Z0-9]*)=(\S+)")
 # Documented shapes; a dash in the second place means "no value" (MD PnP's rule).
 _SPO2 = re.compile(r"(\d{3}|---)%")
-_BPM = re.compile(r"(\d{3}|---)%?")  # masimo-capture.py shows "BPM=---%" once
+_BPM = re.compile(r"(\d{3})|(---)%?")  # masimo-capture.py shows "BPM=---%" once
 _PI = re.compile(r"(\d{2}\.\d{2}|--\.--)%?")  # colour firmware omits the '%'
-_HEX = re.compile(r"[0-9A-Fa-f]{2,8}")
-_SN = re.compile(r"[0-9A-Za-z-]{1,16}")
+# Hex widths seen in the reference: ALARM 4 (Rad-8, Radical-7), 6 (colour firmware), 2
+# (Radical-5); EXC 6, 7 (colour firmware sample), 3 (Radical-5); EXC1 8. Any other width
+# is a line cut inside the field: "EXC=00" of a cut "EXC=000820" would read as "no
+# exceptions" and let digits through that the device had marked as sensor-off.
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+_HEX_WIDTHS = {"ALARM": (2, 4, 6), "EXC": (3, 6, 7), "EXC1": (8,)}
+# Radical-5: ALARM 2 + EXC 3; Rad-8/Radical-7: 4 + 6; colour firmware: 6 + 7 (+ EXC1).
+_EXC_WIDTH_FOR_ALARM = {2: (3,), 4: (6,), 6: (6, 7)}
+# Keys whose values are checked for shape but not coded (no row in the codes table).
+_UNCODED = frozenset({"SPCO", "SPMET", "DESAT", "PIDELTA", "PVI", "SPHB", "SPOC", "RESVD"})
+_SN = re.compile(r"[0-9A-Za-z]{10}|-{10}")  # 10 characters in every sample; dashes: not set
 _OTHER = re.compile(r"[-+0-9.%]{1,8}")  # SPCO, SPMET, DESAT, PIDELTA, PVI, SPHB, ...
 
 # EXC bits (poxrad_discrete.h; the first twelve also in the Rad-8 manual).
@@ -142,7 +151,7 @@ def _value(pattern: re.Pattern[str], text: str | None, key: str) -> Decimal | No
     m = pattern.fullmatch(text)
     if m is None:
         raise LineRejected(f"{key} field malformed")
-    digits = m.group(1)
+    digits = next(g for g in m.groups() if g is not None)
     return None if digits[1] == "-" else Decimal(digits)
 
 
@@ -151,6 +160,8 @@ def _hex(text: str | None, key: str) -> int:
         raise LineRejected(f"no {key} field (line incomplete)")
     if not _HEX.fullmatch(text):
         raise LineRejected(f"{key} field is not hexadecimal")
+    if len(text) not in _HEX_WIDTHS[key]:
+        raise LineRejected(f"{key} field has {len(text)} digits (line cut?)")
     return int(text, 16)
 
 
@@ -180,6 +191,12 @@ def parse_line(line: bytes) -> tuple[datetime, dict[str, str]]:
         if m is None or m.group(1) in tokens:
             raise LineRejected("garbled or repeated token")
         tokens[m.group(1)] = m.group(2)
+    # EXC closes the line on every model (the colour firmware adds EXC1 after it). A
+    # line that does not end there was cut short or glued to another, and the protocol
+    # has no checksum to tell which of its earlier fields are whole: drop it all.
+    order = list(tokens)
+    if order[-1:] != ["EXC"] and order[-2:] != ["EXC", "EXC1"]:
+        raise LineRejected("line does not end with EXC (cut short?)")
     return when, tokens
 
 
@@ -187,8 +204,9 @@ class MasimoAscii1Decoder(Decoder):
     def __init__(self) -> None:
         self._framer = LineFramer(max_line=512)
         self._conditions: frozenset[Condition] | None = None
-        self._serial: str | None = None
+        self._identity: DeviceIdentity | None = None
         self._rejected = 0
+        self._seen_uncoded: set[str] = set()
 
     @property
     def errors(self) -> int:
@@ -214,6 +232,15 @@ class MasimoAscii1Decoder(Decoder):
         when, tok = parse_line(line)
         exc = _hex(tok.get("EXC"), "EXC")
         alarm = _hex(tok.get("ALARM"), "ALARM")
+        if "EXC1" in tok:
+            _hex(tok["EXC1"], "EXC1")  # only checked: its bits are not documented
+        # Widths go in pairs per model, so a cut that leaves a shorter valid-looking EXC
+        # ("EXC=000" of a Rad-8's "EXC=000820") is still caught.
+        alarm_width, exc_width = len(tok["ALARM"]), len(tok["EXC"])
+        if exc_width not in _EXC_WIDTH_FOR_ALARM[alarm_width]:
+            raise LineRejected(f"EXC has {exc_width} digits beside a {alarm_width}-digit ALARM")
+        if alarm_width == 6 and "EXC1" not in tok:
+            raise LineRejected("colour-firmware line without EXC1 (cut short?)")
         spo2 = _value(_SPO2, tok.get("SPO2"), "SPO2")
         bpm = _value(_BPM, tok.get("BPM"), "BPM")
         pi = _value(_PI, tok.get("PI"), "PI")
@@ -221,16 +248,23 @@ class MasimoAscii1Decoder(Decoder):
         if sn is not None and not _SN.fullmatch(sn):
             raise LineRejected("SN field malformed")
         for key, value in tok.items():
-            if key not in {"EXC", "ALARM", "SPO2", "BPM", "PI", "SN", "EXC1"} and not (
-                _OTHER.fullmatch(value)
-            ):
-                raise LineRejected(f"{key} field malformed")
+            if key not in {"EXC", "ALARM", "SPO2", "BPM", "PI", "SN", "EXC1"}:
+                if not _OTHER.fullmatch(value):
+                    raise LineRejected(f"{key} field malformed")
+                if key not in self._seen_uncoded:
+                    self._seen_uncoded.add(key)
+                    kind = "not coded" if key in _UNCODED else "unknown"
+                    _LOGGER.debug("Masimo token %s ignored (%s)", key, kind)
 
         out: list[DriverReport] = []
-        serial = sn if sn and sn.strip("-") else None
-        if serial != self._serial:
-            self._serial = serial
-            out.append(DeviceIdentity(make="Masimo", serial=serial))
+        # The line never names the model: Rad-8 and Radical-7 lines differ only in
+        # optional tokens (PVI is a licensed option, not a model marker), so guessing
+        # would put a wrong model into the chart's device record. Model stays unknown.
+        # "----------" is a serial number the device was never given: unknown too.
+        identity = DeviceIdentity(make="Masimo", serial=sn if sn and sn.strip("-") else None)
+        if identity != self._identity:
+            self._identity = identity  # first line always, so consumers learn the make
+            out.append(identity)
         conditions = _conditions(exc, alarm)
         if conditions != self._conditions:
             self._conditions = conditions

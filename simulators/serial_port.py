@@ -33,8 +33,17 @@ FrameSource = Callable[[], bytes | None]
 """Called once per device tick; returns the bytes to send, or None for a quiet tick."""
 
 
+InputHandler = Callable[[bytes], None]
+"""Receives what the host sends (commands to a polled device)."""
+
+_INPUT_POLL_S = 0.01
+
+
 class Port(ABC):
     """One place a simulated device is plugged in."""
+
+    on_input: InputHandler | None = None
+    """Set by polled-device simulators; streaming devices leave it unset (input dropped)."""
 
     @abstractmethod
     async def open(self) -> dict[str, str]:
@@ -65,6 +74,7 @@ class PtyPort(Port):
         self.path = ""
         self._master = -1
         self.dropped = 0
+        self._input_task: asyncio.Task[None] | None = None
 
     async def open(self) -> dict[str, str]:
         master, slave = os.openpty()
@@ -91,7 +101,17 @@ class PtyPort(Port):
                 await self.close()
                 raise OSError(f"cannot create link {self.link}: {err.strerror or err}") from None
             info["link"] = str(self.link)
+        if self.on_input is not None:
+            # A master with no slave open is always "readable" to epoll, so poll instead.
+            self._input_task = asyncio.create_task(
+                self._poll_input(), name=f"vitalsd-sim pty input {self.path}"
+            )
         return info
+
+    async def _poll_input(self) -> None:
+        while True:
+            self.listening()  # reads and delivers whatever the host wrote
+            await asyncio.sleep(_INPUT_POLL_S)
 
     def listening(self) -> bool:
         if self._master < 0:
@@ -104,10 +124,14 @@ class PtyPort(Port):
         return not events & select.POLLHUP
 
     def _discard_input(self) -> None:
-        # What the host sends is ignored (ASCII 1 devices take no commands), but it must
-        # be read, or a host that writes would eventually stall the pty.
-        with contextlib.suppress(OSError):
-            os.read(self._master, 4096)
+        # Input must always be read, or a host that writes would eventually stall the
+        # pty; devices that take commands get it, the others ignore it.
+        try:
+            data = os.read(self._master, 4096)
+        except OSError:
+            return
+        if data and self.on_input is not None:
+            self.on_input(data)
 
     def write(self, data: bytes) -> None:
         if not self.listening():
@@ -137,6 +161,11 @@ class PtyPort(Port):
             os.close(fd)
 
     async def close(self) -> None:
+        task, self._input_task = self._input_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._master >= 0:
             os.close(self._master)
             self._master = -1
@@ -186,7 +215,8 @@ class _Client(asyncio.Protocol):
         self.port.clients.discard(self)
 
     def data_received(self, data: bytes) -> None:
-        pass  # the host's bytes are ignored, as by the device
+        if self.port.on_input is not None:
+            self.port.on_input(data)
 
 
 class TcpPort(Port):

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
+from simulators import ehr_receiver
 from simulators.faults import FaultInjector, add_fault_arguments, faults_from_args
 from simulators.masimo import MasimoDevice, MasimoLineSource, MasimoSettings, normalize_serial
 from simulators.serial_port import (
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="protocol", required=True, metavar="PROTOCOL")
     _add_masimo(sub)
+    ehr_receiver.register(sub)
     return parser
 
 
@@ -168,6 +170,9 @@ async def _run_masimo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "func", None) is not None:  # simulators with their own entry (ehr)
+        code: int = args.func(args)
+        return code
     logging.basicConfig(level=logging.INFO, format="vitalsd-sim: %(message)s", stream=sys.stderr)
     try:
         plan_from_args(args)  # check pacing options before anything is opened

@@ -9,30 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import shutil
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from vitalsd.app import Daemon
 from vitalsd.config import load_config
-from vitalsd.errors import VitalsdError
+from vitalsd.demo.ehr_view import show_ehr_messages
+from vitalsd.demo.processes import SimSpec, Simulators
 from vitalsd.registry import load_drivers, load_outputs
 
 _LOGGER = logging.getLogger(__name__)
-
-SIM_READY_TIMEOUT_S = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class SimSpec:
-    name: str
-    args: tuple[str, ...]
 
 
 def _say(text: str) -> None:
@@ -94,60 +84,15 @@ def demo_simulators(workdir: Path) -> list[SimSpec]:
                 "64",
             ),
         ),
+        SimSpec("ehr", ("ehr", "--port", "0", "--record", str(workdir / "ehr-received.jsonl"))),
     ]
 
 
-def simulator_command() -> list[str]:
-    beside = Path(sys.executable).with_name("vitalsd-sim")
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("vitalsd-sim")
-    if found is None:
-        raise VitalsdError("vitalsd-sim is not installed (pip install -e . installs it)")
-    return [found]
-
-
-class Simulators:
-    """The demo's simulator processes; always stopped on exit."""
-
-    def __init__(self) -> None:
-        self.procs: dict[str, asyncio.subprocess.Process] = {}
-        self.ready: dict[str, dict[str, object]] = {}
-
-    async def start(self, specs: list[SimSpec]) -> None:
-        cmd = simulator_command()
-        for spec in specs:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd, *spec.args, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
-            )
-            self.procs[spec.name] = proc
-            assert proc.stdout is not None
-            try:
-                async with asyncio.timeout(SIM_READY_TIMEOUT_S):
-                    line = await proc.stdout.readline()
-            except TimeoutError:
-                raise VitalsdError(f"simulator {spec.name} did not start") from None
-            try:
-                self.ready[spec.name] = json.loads(line)
-            except ValueError:
-                raise VitalsdError(f"simulator {spec.name} failed to start: {line!r}") from None
-
-    async def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.returncode is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                async with asyncio.timeout(5):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
-def render_config(workdir: Path, exam3_port: int) -> Path:
-    template = files("vitalsd.demo").joinpath("demo.toml").read_text(encoding="utf-8")
-    text = template.replace("{workdir}", str(workdir)).replace("{exam3_port}", str(exam3_port))
+def render_config(workdir: Path, ports: dict[str, int]) -> Path:
+    text = files("vitalsd.demo").joinpath("demo.toml").read_text(encoding="utf-8")
+    text = text.replace("{workdir}", str(workdir))
+    for name, port in ports.items():
+        text = text.replace(f"{{{name}_port}}", str(port))
     path = workdir / "vitalsd.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -157,15 +102,21 @@ async def _demo(workdir: Path, duration: float | None) -> int:
     sims = Simulators()
     try:
         await sims.start(demo_simulators(workdir))
-        tcp = str(sims.ready["exam3-oximeter"]["tcp"])
-        config_path = render_config(workdir, int(tcp.rsplit(":", 1)[1]))
+        ports = {
+            "exam3": sims.port("exam3-oximeter"),
+            "ehr": sims.port("ehr"),
+        }
+        config_path = render_config(workdir, ports)
         drivers, outputs = load_drivers(), load_outputs()
         cfg = load_config(config_path, drivers=drivers.plugins, outputs=outputs.plugins)
         daemon = Daemon(cfg, drivers=drivers.plugins, outputs=outputs.plugins)
         _say(
-            f"vitalsd demo: 3 simulated Masimo Rad-8 oximeters -> vitalsd -> this terminal\n"
+            f"vitalsd demo: 3 simulated Masimo Rad-8 oximeters -> vitalsd -> this terminal,\n"
+            f"  and HL7 ORU^R01 (IHE PCD-01) over MLLP to a simulated EHR interface engine\n"
             f"  config:   {config_path}\n"
             f"  readings: {workdir / 'observations.jsonl'} (JSON lines)\n"
+            f"  EHR side: {workdir / 'ehr-received.jsonl'} (every message it received)\n"
+            f"  oximeters send the EHR a summary every 15 s (a BP cuff would send each reading)\n"
             f"  exam2's patient takes the sensor off every 20 s, on a noisy cable;\n"
             f"  exam3 sits behind a simulated network serial server (socket://).\n"
             f"  Ctrl-C stops.\n"
@@ -175,9 +126,15 @@ async def _demo(workdir: Path, duration: float | None) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         timer = loop.call_later(duration, stop.set) if duration is not None else None
+        viewer = asyncio.create_task(
+            show_ehr_messages(workdir / "ehr-received.jsonl", _say), name="vitalsd.demo.ehr-view"
+        )
         try:
             report = await daemon.run(stop)
         finally:
+            viewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await viewer
             if timer is not None:
                 timer.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):

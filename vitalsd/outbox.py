@@ -1,0 +1,392 @@
+"""The durable outbox: messages committed to SQLite before they are sent, kept until acked.
+
+One file (``state_dir/outbox.sqlite3``) holds every destination's queue, FIFO by row id.
+It knows nothing of HL7 or MQTT: a message is opaque payload bytes plus a destination,
+a kind and a control id. A message leaves only when its output says it was delivered
+(``delivered``) or an operator drops it; one that can never be delivered becomes a dead
+letter with its reason, for ``vitalsd outbox``. The outbox is bounded (messages and
+bytes, dead letters included, so the disk is bounded too): when full, ``put`` raises
+``OutboxFull`` — an ``OutputUnavailable``, so the bus keeps the item in memory and retries
+— and the oldest message is never dropped to make room.
+
+Every method has a blocking form (for the CLI) and an ``a``-prefixed one that runs it in
+a worker thread, so an fsync never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from vitalsd.errors import OutputUnavailable
+from vitalsd.outbox_ids import IdAllocator
+from vitalsd.outbox_schema import OUTBOX_FILE, OutboxError, connect
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+__all__ = [
+    "OUTBOX_FILE",
+    "IdAllocator",
+    "Outbox",
+    "OutboxError",
+    "OutboxFull",
+    "OutboxLimits",
+    "OutboxMessage",
+    "OutboxStats",
+]
+
+_COLUMNS = (
+    "id, destination, kind, control_id, created, payload, size, state, attempts, "
+    "last_attempt, last_error, dead_reason, dead_at"
+)
+_BY_ID = f"SELECT {_COLUMNS} FROM messages WHERE id = ?"  # noqa: S608 - constant column list
+
+
+class OutboxFull(OutputUnavailable):
+    """The outbox reached its configured bound; nothing new is taken until it drains."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLimits:
+    max_messages: int = 100_000
+    max_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    destination: str
+    kind: str
+    control_id: str
+    created: datetime
+    payload: bytes
+    size: int
+    state: str  # "pending" or "dead"
+    attempts: int
+    last_attempt: datetime | None
+    last_error: str | None
+    dead_reason: str | None
+    dead_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    destination: str
+    pending: int
+    dead: int
+    bytes: int
+    oldest_pending: datetime | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _message(row: tuple[object, ...]) -> OutboxMessage:
+    (id_, dest, kind, cid, created, payload, size, state, attempts, last, err, reason, dead) = row
+    return OutboxMessage(
+        id=int(id_),  # type: ignore[call-overload]
+        destination=str(dest),
+        kind=str(kind),
+        control_id=str(cid),
+        created=datetime.fromisoformat(str(created)),
+        payload=bytes(payload),  # type: ignore[call-overload]
+        size=int(size),  # type: ignore[call-overload]
+        state=str(state),
+        attempts=int(attempts),  # type: ignore[call-overload]
+        last_attempt=_time(last),  # type: ignore[arg-type]
+        last_error=err,  # type: ignore[arg-type]
+        dead_reason=reason,  # type: ignore[arg-type]
+        dead_at=_time(dead),  # type: ignore[arg-type]
+    )
+
+
+class Outbox:
+    """A handle on the outbox file. Thread-safe; share one per process where you can."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path, limits: OutboxLimits) -> None:
+        self._db = db
+        self.path = path
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._usage: dict[str, tuple[int, int]] = {}  # destination → (messages, bytes)
+        self._full: set[str] = set()
+
+    # --- opening --------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, state_dir: Path, *, limits: OutboxLimits | None = None, create: bool = True
+    ) -> Outbox:
+        path = state_dir / OUTBOX_FILE
+        return cls(connect(path, create=create), path, limits or OutboxLimits())
+
+    @classmethod
+    async def aopen(cls, state_dir: Path, *, limits: OutboxLimits | None = None) -> Outbox:
+        return await asyncio.to_thread(cls.open, state_dir, limits=limits)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in one immediate transaction; disk problems become OutputUnavailable."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(self._db)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as err:
+                # Disk full, I/O error, locked by a stuck CLI: not this message's fault.
+                raise OutputUnavailable(f"outbox {self.path}: {err}") from err
+            return result
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    def _measure(self, db: sqlite3.Connection, destination: str) -> tuple[int, int]:
+        row = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM messages WHERE destination = ?",
+            (destination,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    # --- intake ---------------------------------------------------------------------
+
+    def put(self, destination: str, kind: str, control_id: str, payload: bytes) -> int:
+        """Commit one message; return its id. ``OutboxFull`` when over the bound."""
+        return self.put_many(destination, [(kind, control_id, payload)])[0]
+
+    def put_many(self, destination: str, items: Sequence[tuple[str, str, bytes]]) -> list[int]:
+        """Commit several messages in one transaction (all or none), in order."""
+        added = sum(len(p) for _k, _c, p in items)
+
+        def work(db: sqlite3.Connection) -> list[int]:
+            usage = self._usage.get(destination)
+            if usage is None or self._over(usage, len(items), added):
+                # Counted afresh when near the bound: the CLI may have dropped rows.
+                usage = self._measure(db, destination)
+            if self._over(usage, len(items), added):
+                self._alarm(destination, usage)
+                raise OutboxFull(
+                    f"outbox for {destination} is full ({usage[0]} messages, {usage[1]} bytes; "
+                    f"limits {self.limits.max_messages} / {self.limits.max_bytes}): "
+                    "the destination is not taking messages; check it and `vitalsd outbox list`"
+                )
+            created = _now()
+            ids = [
+                int(
+                    db.execute(
+                        "INSERT INTO messages (destination, kind, control_id, created, payload,"
+                        " size) VALUES (?, ?, ?, ?, ?, ?)",
+                        (destination, kind, cid, created, payload, len(payload)),
+                    ).lastrowid
+                    or 0
+                )
+                for kind, cid, payload in items
+            ]
+            self._usage[destination] = (usage[0] + len(items), usage[1] + added)
+            if destination in self._full:
+                self._full.discard(destination)
+                _LOGGER.warning("outbox for %s takes messages again", destination)
+            return ids
+
+        return self._write(work)
+
+    async def aput(self, destination: str, kind: str, control_id: str, payload: bytes) -> int:
+        return await asyncio.to_thread(self.put, destination, kind, control_id, payload)
+
+    async def aput_many(
+        self, destination: str, items: Sequence[tuple[str, str, bytes]]
+    ) -> list[int]:
+        return await asyncio.to_thread(self.put_many, destination, items)
+
+    def _over(self, usage: tuple[int, int], count: int, size: int) -> bool:
+        return (
+            usage[0] + count > self.limits.max_messages or usage[1] + size > self.limits.max_bytes
+        )
+
+    def _alarm(self, destination: str, usage: tuple[int, int]) -> None:
+        if destination not in self._full:
+            self._full.add(destination)
+            _LOGGER.error(
+                "ALARM: outbox for %s is full (%d messages, %d bytes): new readings are held "
+                "in memory and refused here until it drains; nothing queued is dropped",
+                destination,
+                usage[0],
+                usage[1],
+            )
+
+    def is_full(self, destination: str) -> bool:
+        return destination in self._full
+
+    # --- delivery -------------------------------------------------------------------
+
+    def pending(self, destination: str, *, after: int = 0, limit: int = 100) -> list[OutboxMessage]:
+        """The oldest pending messages with an id above ``after``, in FIFO order."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM messages WHERE destination = ? AND state = 'pending' "  # noqa: S608 - constant column list
+            "AND id > ? ORDER BY id LIMIT ?",
+            (destination, after, limit),
+        )
+        return [_message(r) for r in rows]
+
+    async def apending(
+        self, destination: str, *, after: int = 0, limit: int = 100
+    ) -> list[OutboxMessage]:
+        return await asyncio.to_thread(self.pending, destination, after=after, limit=limit)
+
+    def delivered(self, ids: Sequence[int]) -> None:
+        """The destination has these messages: they leave the outbox."""
+        if not ids:
+            return
+
+        def work(db: sqlite3.Connection) -> None:
+            for destination, n, size in db.execute(
+                "SELECT destination, COUNT(*), SUM(size) FROM messages WHERE id IN "
+                "(SELECT value FROM json_each(?)) GROUP BY destination",
+                (json.dumps(list(ids)),),
+            ).fetchall():
+                self._shrink(str(destination), int(n), int(size))
+            db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+
+        self._write(work)
+
+    async def adelivered(self, ids: Sequence[int]) -> None:
+        await asyncio.to_thread(self.delivered, ids)
+
+    def _shrink(self, destination: str, n: int, size: int) -> None:
+        usage = self._usage.get(destination)
+        if usage is not None:
+            self._usage[destination] = (max(0, usage[0] - n), max(0, usage[1] - size))
+
+    def attempt_failed(self, message_id: int, error: str) -> None:
+        """Record a try that did not deliver (the message stays pending)."""
+        self._write(
+            lambda db: db.execute(
+                "UPDATE messages SET attempts = attempts + 1, last_attempt = ?, last_error = ? "
+                "WHERE id = ?",
+                (_now(), error[:500], message_id),
+            )
+        )
+
+    async def aattempt_failed(self, message_id: int, error: str) -> None:
+        await asyncio.to_thread(self.attempt_failed, message_id, error)
+
+    def dead_letter(self, message_id: int, reason: str) -> None:
+        """Park a message that cannot be delivered as it is; kept for an operator."""
+        now = _now()
+        self._write(
+            lambda db: db.execute(
+                "UPDATE messages SET state = 'dead', attempts = attempts + 1, last_attempt = ?,"
+                " last_error = ?, dead_reason = ?, dead_at = ? WHERE id = ?",
+                (now, reason[:500], reason[:500], now, message_id),
+            )
+        )
+
+    async def adead_letter(self, message_id: int, reason: str) -> None:
+        await asyncio.to_thread(self.dead_letter, message_id, reason)
+
+    # --- operator -------------------------------------------------------------------
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        rows = self._read(_BY_ID, (message_id,))
+        return _message(rows[0]) if rows else None
+
+    def messages(
+        self, *, destination: str | None = None, state: str | None = None, limit: int = 1000
+    ) -> list[OutboxMessage]:
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM messages WHERE (?1 IS NULL OR destination = ?1) "  # noqa: S608 - constant column list
+            "AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
+            (destination, state, limit),
+        )
+        return [_message(r) for r in rows]
+
+    def stats(self) -> list[OutboxStats]:
+        rows = self._read(
+            "SELECT destination, SUM(state = 'pending'), SUM(state = 'dead'), SUM(size), "
+            "MIN(CASE WHEN state = 'pending' THEN created END) FROM messages "
+            "GROUP BY destination ORDER BY destination"
+        )
+        return [
+            OutboxStats(str(d), int(p), int(x), int(b), _time(o))  # type: ignore[call-overload, arg-type]
+            for d, p, x, b, o in rows
+        ]
+
+    def retry(self, message_id: int) -> int:
+        """Queue a dead letter again, at the back (a new id); returns the new id."""
+
+        def work(db: sqlite3.Connection) -> int:
+            row = db.execute("SELECT state FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                raise OutboxError(f"no message {message_id} in the outbox")
+            if row[0] != "dead":
+                raise OutboxError(f"message {message_id} is not a dead letter; it is still queued")
+            # Same bytes, same control id: a resend, not a new message.
+            cur = db.execute(
+                "INSERT INTO messages (destination, kind, control_id, created, payload, size,"
+                " attempts, last_attempt, last_error) SELECT destination, kind, control_id,"
+                " created, payload, size, attempts, last_attempt, last_error FROM messages"
+                " WHERE id = ?",
+                (message_id,),
+            )
+            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            return int(cur.lastrowid or 0)
+
+        return self._write(work)
+
+    def drop(self, message_id: int) -> OutboxMessage:
+        """Remove a message for good (an operator's decision); returns what was removed."""
+
+        def work(db: sqlite3.Connection) -> OutboxMessage:
+            rows = db.execute(_BY_ID, (message_id,)).fetchall()
+            if not rows:
+                raise OutboxError(f"no message {message_id} in the outbox")
+            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            msg = _message(rows[0])
+            self._shrink(msg.destination, 1, msg.size)
+            return msg
+
+        return self._write(work)
+
+    # --- identifiers ----------------------------------------------------------------
+
+    def reserve(self, counter: str, count: int) -> range:
+        """Reserve ``count`` consecutive numbers of a persistent counter (never reused)."""
+
+        def work(db: sqlite3.Connection) -> range:
+            row = db.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()
+            start = int(row[0]) if row else 1
+            db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (counter, start + count),
+            )
+            return range(start, start + count)
+
+        return self._write(work)

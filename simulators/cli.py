@@ -17,7 +17,18 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from simulators import ehr_receiver
+from simulators import (
+    accutorr3,
+    contec,
+    detecto_solo,
+    ehr_receiver,
+    nellcor,
+    nonin_ascii,
+    nonin_df2,
+    sma_scale,
+    suntech,
+    suretemp,
+)
 from simulators.faults import FaultInjector, add_fault_arguments, faults_from_args
 from simulators.masimo import MasimoDevice, MasimoLineSource, MasimoSettings, normalize_serial
 from simulators.serial_port import (
@@ -101,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="protocol", required=True, metavar="PROTOCOL")
     _add_masimo(sub)
+    for module in (nonin_df2, nonin_ascii, contec):
+        module.register(sub)
+    for module in (sma_scale, detecto_solo, nellcor):
+        module.register(sub)
+    for module in (suntech, suretemp, accutorr3):
+        module.register(sub)
     ehr_receiver.register(sub)
     return parser
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from vitalsd.bus import Bus
 from vitalsd.clock import zone
-from vitalsd.config import VitalsdConfig
+from vitalsd.config import DeviceConfig, VitalsdConfig
 from vitalsd.driver import Driver
-from vitalsd.model import DeviceKind
+from vitalsd.model import BusItem, DeviceKind
 from vitalsd.normalize import DeviceProfile, NormalizationPolicy, Normalizer
 from vitalsd.output import Output, OutputEnvironment
 from vitalsd.supervisor import DeviceSession, DeviceSpec, LinkOpener
@@ -52,6 +52,8 @@ class Daemon:
 
             open_link = open_serial_link
         self.config = config
+        self._drivers = drivers
+        self._open_link = open_link
         self.normalizer = Normalizer(
             NormalizationPolicy(max_clock_skew=timedelta(seconds=config.daemon.max_clock_skew))
         )
@@ -69,43 +71,71 @@ class Daemon:
                 if o.enabled
             ]
         )
-        site_zone = config.site.timezone
-        self.sessions: list[DeviceSession] = []
-        for d in config.devices:
-            if not d.enabled:
-                continue
-            driver_class = drivers[d.driver]
-            spec = DeviceSpec(
-                profile=DeviceProfile(
-                    device_id=d.id,
-                    driver=d.driver,
-                    kind=device_kind(driver_class),
-                    location=d.location,
-                    timezone=zone(d.timezone or site_zone),
-                ),
-                driver_class=driver_class,
-                port=d.port,
-                serial=d.serial,
-                options=d.options,
-            )
-            self.sessions.append(
-                DeviceSession(
-                    spec, normalizer=self.normalizer, publish=self.bus.publish, open_link=open_link
-                )
-            )
-        self._tasks: list[asyncio.Task[None]] = []
+        self.sessions: list[DeviceSession] = [
+            self.build_session(d) for d in config.devices if d.enabled
+        ]
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Hooks for the service side (metrics, notify, reload); see vitalsd/reload.py.
+        self.watchers: list[Callable[[BusItem], None]] = []
+        self.started = asyncio.Event()
+        self._retired_accepted = 0  # readings of sessions a reload stopped
+
+    def build_session(self, d: DeviceConfig) -> DeviceSession:
+        driver_class = self._drivers[d.driver]
+        spec = DeviceSpec(
+            profile=DeviceProfile(
+                device_id=d.id,
+                driver=d.driver,
+                kind=device_kind(driver_class),
+                location=d.location,
+                timezone=zone(d.timezone or self.config.site.timezone),
+            ),
+            driver_class=driver_class,
+            port=d.port,
+            serial=d.serial,
+            options=d.options,
+        )
+        return DeviceSession(
+            spec, normalizer=self.normalizer, publish=self.publish, open_link=self._open_link
+        )
+
+    def publish(self, item: BusItem) -> None:
+        self.bus.publish(item)
+        for watch in self.watchers:
+            try:
+                watch(item)
+            except Exception:  # a metrics bug must never cost a reading
+                _LOGGER.exception("watcher failed on a bus item")
+
+    def start_session(self, session: DeviceSession) -> None:
+        """Run ``session`` (at start, or added by a reload)."""
+        if session not in self.sessions:
+            self.sessions.append(session)
+        self._tasks[session.device_id] = asyncio.create_task(
+            session.run(), name=f"vitalsd.device[{session.device_id}]"
+        )
+
+    async def stop_session(self, device_id: str) -> None:
+        """Stop one device; what it already published stays on the bus."""
+        task = self._tasks.pop(device_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for s in [s for s in self.sessions if s.device_id == device_id]:
+            self._retired_accepted += s.accepted
+            self.sessions.remove(s)
 
     @property
     def accepted(self) -> int:
-        return sum(s.accepted for s in self.sessions)
+        return self._retired_accepted + sum(s.accepted for s in self.sessions)
 
     async def run(self, stop: asyncio.Event) -> ShutdownReport:
         """Run until ``stop`` is set, then shut down without losing accepted readings."""
         self.bus.start()
-        self._tasks = [
-            asyncio.create_task(s.run(), name=f"vitalsd.device[{s.device_id}]")
-            for s in self.sessions
-        ]
+        for s in self.sessions:
+            self.start_session(s)
+        self.started.set()
         _LOGGER.info(
             "vitalsd running: %d devices, outputs: %s",
             len(self.sessions),
@@ -118,12 +148,12 @@ class Daemon:
         return report
 
     async def shutdown(self) -> ShutdownReport:
-        for task in self._tasks:
+        for task in self._tasks.values():
             task.cancel()
-        for task in self._tasks:
+        for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
+        self._tasks = {}
         timeout = self.config.daemon.shutdown_timeout
         undelivered = await self.bus.drain(timeout)
         await self.bus.close()

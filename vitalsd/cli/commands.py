@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from vitalsd.app import Daemon, ShutdownReport
@@ -29,17 +29,16 @@ def load(path: str) -> tuple[VitalsdConfig, PluginSet[Driver], PluginSet[Output]
     return cfg, drivers, outputs
 
 
-async def run_daemon(daemon: Daemon) -> ShutdownReport:
-    """Run until SIGTERM or SIGINT (Ctrl-C), then shut down cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        return await daemon.run(stop)
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+async def run_daemon(
+    daemon: Daemon, reload: Callable[[], VitalsdConfig] | None = None
+) -> ShutdownReport:
+    """Run until SIGTERM or SIGINT (Ctrl-C), then shut down cleanly; SIGHUP reloads.
+
+    Under systemd this also notifies READY/WATCHDOG/STATUS; see ``vitalsd.service``.
+    """
+    from vitalsd.service import serve
+
+    return await serve(daemon, load=reload)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -47,7 +46,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg, drivers, outputs = load(args.config)
     setup_logging(args.log_level or cfg.daemon.log_level)
     daemon = Daemon(cfg, drivers=drivers.plugins, outputs=outputs.plugins)
-    report = asyncio.run(run_daemon(daemon))
+    path = Path(args.config)
+    report = asyncio.run(
+        run_daemon(
+            daemon,
+            lambda: load_config(path, drivers=drivers.plugins, outputs=outputs.plugins),
+        )
+    )
     return 1 if report.undelivered else 0
 
 

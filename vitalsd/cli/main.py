@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from vitalsd import __version__
-from vitalsd.cli import commands
+from vitalsd.cli import commands, status
 from vitalsd.cli import outbox as outbox_cli
 from vitalsd.errors import ConfigError, VitalsdError
 
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="daemon log level (default: warning; info shows more)",
     )
     demo.set_defaults(func=commands.cmd_demo)
+    status.add_parser(sub)
     outbox_cli.register(sub)
     _add_plugin_commands(sub)
     return parser

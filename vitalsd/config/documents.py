@@ -21,7 +21,7 @@ from vitalsd.config.toml_index import TomlIndex
 from vitalsd.errors import ConfigProblem
 
 DROPIN_DIR = "conf.d"
-TABLES = ("site", "daemon")
+TABLES = ("site", "daemon", "http")
 ARRAYS = ("devices", "outputs")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 

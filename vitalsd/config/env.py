@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from vitalsd.config.documents import Entry, Merged
 
 ENV_PREFIX = "VITALSD_"
-SECTIONS = ("site", "daemon")
+SECTIONS = ("site", "daemon", "http")
 ARRAYS = ("devices", "outputs")
 
 

@@ -20,6 +20,7 @@ from vitalsd.config.schema import (
     DaemonConfig,
     DeviceConfig,
     DeviceEntry,
+    HttpConfig,
     OutputConfig,
     OutputEntry,
     SiteConfig,
@@ -164,6 +165,7 @@ def load_config(
     else:
         merged.add(Origin(merged.main, None), "site", "missing required table [site] (with id)")
     daemon = validate(DaemonConfig, merged.tables.get("daemon", {}), table_report(("daemon",)))
+    http = validate(HttpConfig, merged.tables.get("http", {}), table_report(("http",)))
     devices = [_device(e, site, drivers, merged) for e in merged.entries["devices"]]
     outs = [_output(e, outputs, merged) for e in merged.entries["outputs"]]
     ids = [
@@ -176,9 +178,11 @@ def load_config(
         raise ConfigError(sorted(merged.problems, key=_rank(merged)))
     assert site is not None
     assert daemon is not None
+    assert http is not None
     config = VitalsdConfig(
         site=site,
         daemon=daemon,
+        http=http,
         devices=tuple(d for d in devices if d is not None),
         outputs=tuple(o for o in outs if o is not None),
         sources=tuple(merged.sources),

@@ -148,6 +148,16 @@ class DaemonConfig(_Section):
         return value
 
 
+class HttpConfig(_Section):
+    """``[http]``: the local status endpoint (/healthz, /status, /metrics, status page)."""
+
+    enabled: bool = True
+    # Loopback by default: the page shows device state, not for the clinic's guest Wi-Fi.
+    bind: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8765, ge=0, le=65535, description="TCP port; 0 = any free")
+    refresh: float = Field(default=5.0, gt=0, description="status page refresh, seconds")
+
+
 class DeviceEntry(_Section):
     """One ``[[devices]]`` block as written; ``serial``/``options`` are checked later."""
 
@@ -237,6 +247,7 @@ class VitalsdConfig(BaseModel):
 
     site: SiteConfig
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     devices: tuple[DeviceConfig, ...] = ()
     outputs: tuple[OutputConfig, ...] = ()
     sources: tuple[str, ...] = ()  # files read, main file first

@@ -1,0 +1,77 @@
+"""What the daemon is doing right now, as one JSON-able document and one status line.
+
+No readings' values and no patient context here: this is shown to clinic IT and in
+``systemctl status``, so it says when a device last read, never what.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from vitalsd import __version__
+from vitalsd.model import DeviceState
+
+if TYPE_CHECKING:
+    from vitalsd.app import Daemon
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def status_snapshot(daemon: Daemon) -> dict[str, Any]:
+    devices = []
+    for s in daemon.sessions:
+        st = s.status
+        ident = s.identity
+        devices.append(
+            {
+                "id": s.device_id,
+                "driver": s.spec.profile.driver,
+                "kind": s.spec.profile.kind.value,
+                "port": s.spec.port,
+                "state": st.state.value,
+                "since": _iso(st.since),
+                "last_error": st.reason,
+                "last_reading": _iso(s.last_reading),
+                "accepted": s.accepted,
+                "rejected": s.rejected,
+                "reconnects": s.reconnects,
+                "identity": {"make": ident.make, "model": ident.model, "serial": ident.serial},
+            }
+        )
+    pending = daemon.bus.pending()
+    outputs = [
+        {
+            "name": name,
+            "queued": pending.get(name, 0),
+            "delivered": st.delivered,
+            "rejected": st.rejected,
+            "overflowed": st.overflowed,
+            "retries": st.retries,
+            "failing": st.failing_since is not None,
+            "last_error": st.last_error,
+        }
+        for name, st in daemon.bus.outputs.items()
+    ]
+    return {
+        "site": daemon.config.site.id,
+        "version": __version__,
+        "time": _iso(datetime.now(UTC)),
+        "running": daemon.started.is_set(),
+        "summary": status_line(daemon),
+        "devices": devices,
+        "outputs": outputs,
+    }
+
+
+def status_line(daemon: Daemon) -> str:
+    """One line for ``systemctl status`` (sd_notify STATUS=) and the page title."""
+    online = sum(1 for s in daemon.sessions if s.status.state == DeviceState.ONLINE)
+    queued = sum(daemon.bus.pending().values())
+    failing = [n for n, st in daemon.bus.outputs.items() if st.failing_since is not None]
+    line = f"{online}/{len(daemon.sessions)} devices online, outbox {queued}"
+    if failing:
+        line += f", failing: {', '.join(failing)}"
+    return line

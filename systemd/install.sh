@@ -17,7 +17,7 @@ echo "==> virtual environment in $PREFIX/venv"
 python3 -m venv "$PREFIX/venv" || { echo "install.sh: apt-get install python3-venv" >&2; exit 1; }
 "$PREFIX/venv/bin/pip" install --quiet --upgrade pip
 "$PREFIX/venv/bin/pip" install --quiet "$SRC"
-mkdir -p "$PREFIX/docs" && cp "$SRC/docs/deploy.md" "$PREFIX/docs/" 2>/dev/null || true
+mkdir -p "$PREFIX/docs" && cp "$SRC/README.md" "$SRC/docs/"*.md "$PREFIX/docs/" 2>/dev/null || true
 
 echo "==> user, directories, unit"
 install -m 0644 "$SRC/systemd/vitalsd.sysusers.conf" /usr/lib/sysusers.d/vitalsd.conf

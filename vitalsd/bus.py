@@ -46,6 +46,7 @@ class _Lane:
         self.stats = OutputStats()
         self.task: asyncio.Task[None] | None = None
         self.pending = 0  # accepted and not yet taken by the output
+        self._log = logging.LoggerAdapter(_LOGGER, {"output": name})  # journal VITALSD_OUTPUT
 
     async def run(self) -> None:
         backoff = Backoff(initial=0.5, maximum=30.0)
@@ -69,19 +70,19 @@ class _Lane:
                 await call()
             except OutputRejected as err:
                 self.stats.rejected += 1
-                _LOGGER.error("output %s rejected an item for good: %s", self.name, err)
+                self._log.error("output %s rejected an item for good: %s", self.name, err)
                 return
             except OutputUnavailable as err:
                 self._failed(loop.time(), str(err), logged_as_bug=False)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - logged below with its traceback
                 # An output bug must not lose the item or kill the lane: keep retrying.
                 first = self.stats.failing_since is None
                 self._failed(loop.time(), f"{type(err).__name__}: {err}", logged_as_bug=True)
                 if first:
-                    _LOGGER.exception("output %s failed in %s (will retry)", self.name, what)
+                    self._log.exception("output %s failed in %s (will retry)", self.name, what)
             else:
                 if self.stats.failing_since is not None:
-                    _LOGGER.warning(
+                    self._log.warning(
                         "output %s recovered after %.1f s",
                         self.name,
                         loop.time() - self.stats.failing_since,
@@ -98,7 +99,7 @@ class _Lane:
         if self.stats.failing_since is None:
             self.stats.failing_since = now
             if not logged_as_bug:
-                _LOGGER.error(
+                self._log.error(
                     "output %s cannot deliver: %s (items kept and retried; %d queued)",
                     self.name,
                     reason,
@@ -143,6 +144,7 @@ class Bus:
                         lane.name,
                         lane.queue.maxsize,
                         lane.stats.overflowed,
+                        extra={"output": lane.name},
                     )
 
     async def drain(self, timeout: float) -> dict[str, int]:
@@ -170,4 +172,6 @@ class Bus:
             try:
                 await lane.output.close()
             except Exception:
-                _LOGGER.exception("output %s failed to close cleanly", lane.name)
+                _LOGGER.exception(
+                    "output %s failed to close cleanly", lane.name, extra={"output": lane.name}
+                )

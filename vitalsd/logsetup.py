@@ -1,4 +1,4 @@
-"""Logging to stderr; under systemd, with journald priority prefixes instead of times."""
+"""Logging to stderr, or under systemd straight into the journal with structured fields."""
 
 from __future__ import annotations
 
@@ -6,26 +6,27 @@ import logging
 import os
 import sys
 
-_PRIORITY = {  # syslog priorities journald reads from a "<N>" line prefix
-    logging.DEBUG: 7,
-    logging.INFO: 6,
-    logging.WARNING: 4,
-    logging.ERROR: 3,
-    logging.CRITICAL: 2,
-}
+from vitalsd.journal import PRIORITY, JournalHandler, stderr_is_journal
 
 
-class _JournalFormatter(logging.Formatter):
+class _PrefixFormatter(logging.Formatter):
+    """``<N>`` priority prefixes, which journald reads from a plain stdout/stderr stream."""
+
     def format(self, record: logging.LogRecord) -> str:
-        prio = _PRIORITY.get(record.levelno, 6)
+        prio = PRIORITY.get(record.levelno, 6)
         return "\n".join(f"<{prio}>{line}" for line in super().format(record).splitlines())
 
 
 def setup_logging(level: str = "info", *, quiet_libraries: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    handler: logging.Handler
+    if stderr_is_journal():
+        handler = JournalHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    elif os.environ.get("JOURNAL_STREAM"):  # journal-connected, but no native socket
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_PrefixFormatter("%(name)s: %(message)s"))
     else:
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
         )

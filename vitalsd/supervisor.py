@@ -74,6 +74,10 @@ class DeviceSession:
         self.reconnects = 0
         self.last_reading: datetime | None = None
         self._last_failure: str | None = None
+        # Journal fields VITALSD_DEVICE / VITALSD_DRIVER on every line about this device.
+        self._log = logging.LoggerAdapter(
+            _LOGGER, {"device_id": spec.profile.device_id, "driver": spec.profile.driver}
+        )
 
     @property
     def device_id(self) -> str:
@@ -105,7 +109,7 @@ class DeviceSession:
         now = _now()
         if self.status.state != DeviceState.ONLINE:
             self._set_state(DeviceState.ONLINE)
-            _LOGGER.info("%s: online (%s)", self.device_id, self.spec.port)
+            self._log.info("%s: online (%s)", self.device_id, self.spec.port)
         if isinstance(report, Measurement):
             self._accept(report, now)
         elif isinstance(report, DeviceEvent):
@@ -121,7 +125,7 @@ class DeviceSession:
             )
             # What the device says about itself is routine (a sensor taken off), not a
             # problem of the daemon's: INFO, whatever the event's own severity.
-            _LOGGER.info("%s: %s", self.device_id, report.message)
+            self._log.info("%s: %s", self.device_id, report.message)
         elif isinstance(report, DeviceIdentity):
             self._identify(report)
 
@@ -130,7 +134,7 @@ class DeviceSession:
             obs = self._normalizer.normalize(self.spec.profile, self.identity, m, now)
         except VitalsdError as err:
             self.rejected += 1
-            _LOGGER.error("%s: reading not used: %s", self.device_id, err)
+            self._log.error("%s: reading not used: %s", self.device_id, err)
             return
         if obs is None:
             return
@@ -143,7 +147,7 @@ class DeviceSession:
         merged = replace(self.identity, **identity_doc(identity))
         if merged != self.identity:
             self.identity = merged
-            _LOGGER.info(
+            self._log.info(
                 "%s: identified as %s, serial %s",
                 self.device_id,
                 " ".join(p for p in (merged.make, merged.model) if p) or "unknown make",
@@ -180,14 +184,14 @@ class DeviceSession:
             return str(err)
         except OSError as err:  # a link implementation that leaked a raw error
             return f"{spec.port}: {err.strerror or err}"
-        _LOGGER.debug("%s: port %s open", self.device_id, link.description)
+        self._log.debug("%s: port %s open", self.device_id, link.description)
         try:
             driver = spec.driver_class(spec.options, self)
             await driver.run(link)
         except DeviceError as err:
             return str(err)
-        except Exception as err:
-            _LOGGER.exception("%s: driver %s failed", self.device_id, spec.profile.driver)
+        except Exception as err:  # noqa: BLE001 - a driver bug is logged with its traceback
+            self._log.exception("%s: driver %s failed", self.device_id, spec.profile.driver)
             return f"driver error: {type(err).__name__}: {err}"
         else:
             return "driver stopped"
@@ -198,7 +202,9 @@ class DeviceSession:
         # The same failure every few seconds for hours (device switched off) is logged
         # once at WARNING, then at DEBUG until something changes.
         if reason != self._last_failure:
-            _LOGGER.warning("%s: offline: %s (retrying)", self.device_id, reason)
+            self._log.warning("%s: offline: %s (retrying)", self.device_id, reason)
             self._last_failure = reason
         else:
-            _LOGGER.debug("%s: still offline: %s (retry in %.1f s)", self.device_id, reason, delay)
+            self._log.debug(
+                "%s: still offline: %s (retry in %.1f s)", self.device_id, reason, delay
+            )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from vitalsd.backoff import Backoff
 from vitalsd.errors import OutputRejected, OutputUnavailable
 from vitalsd.model import BusItem
-from vitalsd.output import Output
+from vitalsd.output import Output, OutputHealth
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,6 +118,17 @@ class Bus:
     @property
     def outputs(self) -> dict[str, OutputStats]:
         return {lane.name: lane.stats for lane in self._lanes}
+
+    def health(self) -> dict[str, OutputHealth]:
+        """Each output's own view of its delivery (outbox depth, last ACK, ...)."""
+        out: dict[str, OutputHealth] = {}
+        for lane in self._lanes:
+            try:
+                out[lane.name] = lane.output.health()
+            except Exception:  # a status page must not fail on one output's bug
+                _LOGGER.exception("output %s failed to report its health", lane.name)
+                out[lane.name] = OutputHealth(last_error="health report failed")
+        return out
 
     def pending(self) -> dict[str, int]:
         """Items accepted but not yet taken, per output."""

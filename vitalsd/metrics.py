@@ -19,11 +19,17 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
 )
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from vitalsd import __version__
 from vitalsd.model import BusItem, DeviceState, Observation
+from vitalsd.output import OutputHealth
 
 if TYPE_CHECKING:
     from vitalsd.app import Daemon
@@ -98,11 +104,43 @@ class DaemonCollector(Collector):
             failing.add_metric([name], 0.0 if st.failing_since is None else 1.0)
         yield failing
 
+        yield from _health_families(d.bus.health())
+
         info = GaugeMetricFamily(
             "vitalsd_build_info", "vitalsd version", labels=["version", "python"]
         )
         info.add_metric([__version__, platform.python_version()], 1.0)
         yield info
+
+
+def _health_families(health: dict[str, OutputHealth]) -> Iterator[Metric]:
+    """What outputs report of themselves: durable outbox, connection, ACK round trips."""
+    outbox = GaugeMetricFamily(
+        "vitalsd_outbox_depth", "Messages in the durable outbox, not yet ACKed", labels=["output"]
+    )
+    dead = GaugeMetricFamily(
+        "vitalsd_outbox_dead_letters", "Messages the receiver refused for good", labels=["output"]
+    )
+    connected = GaugeMetricFamily(
+        "vitalsd_output_connected", "1 while the output's connection is up", labels=["output"]
+    )
+    latency = HistogramMetricFamily(
+        "vitalsd_ack_latency_seconds", "Send to positive ACK, per message", labels=["output"]
+    )
+    for name, h in sorted(health.items()):
+        if h.queued is not None:
+            outbox.add_metric([name], h.queued)
+        if h.dead_letters is not None:
+            dead.add_metric([name], h.dead_letters)
+        if h.connected is not None:
+            connected.add_metric([name], 1.0 if h.connected else 0.0)
+        if h.ack_latency is not None:
+            buckets = [
+                ("+Inf" if bound == float("inf") else repr(bound), count)
+                for bound, count in h.ack_latency.buckets
+            ]
+            latency.add_metric([name], buckets, sum_value=h.ack_latency.total)
+    yield from (outbox, dead, connected, latency)
 
 
 def metrics_registry(daemon: Daemon) -> CollectorRegistry:

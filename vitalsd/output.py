@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from vitalsd.latency import LatencySnapshot
 from vitalsd.model import BusItem
 
 OUTPUT_API_VERSION = 1
@@ -33,6 +35,22 @@ class OutputEnvironment:
     name: str  # the instance name from config ("ehr", "local-log")
     state_dir: Path  # where durable state (outboxes, cursors) lives
     site_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputHealth:
+    """What an output knows about its own delivery, for /status and /metrics.
+
+    ``None`` means "not applicable to this output" (a file has no connection).
+    """
+
+    connected: bool | None = None
+    queued: int | None = None  # durable outbox depth (the bus queue is counted apart)
+    dead_letters: int | None = None
+    last_ack: datetime | None = None
+    last_ack_code: str | None = None
+    last_error: str | None = None
+    ack_latency: LatencySnapshot | None = None
 
 
 class Output(ABC):
@@ -57,3 +75,7 @@ class Output(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, empty on purpose
         """Flush and release everything. Called once, after the last ``handle``."""
+
+    def health(self) -> OutputHealth:
+        """Delivery state for the status page and metrics; cheap, never blocks."""
+        return OutputHealth()

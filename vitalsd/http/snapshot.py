@@ -42,10 +42,16 @@ def status_snapshot(daemon: Daemon) -> dict[str, Any]:
             }
         )
     pending = daemon.bus.pending()
+    health = daemon.bus.health()
     outputs = [
         {
             "name": name,
             "queued": pending.get(name, 0),
+            "outbox": health[name].queued,
+            "dead_letters": health[name].dead_letters,
+            "connected": health[name].connected,
+            "last_ack": _iso(health[name].last_ack),
+            "last_ack_code": health[name].last_ack_code,
             "delivered": st.delivered,
             "rejected": st.rejected,
             "overflowed": st.overflowed,

@@ -23,7 +23,8 @@ from decimal import Decimal
 from typing import ClassVar
 
 from vitalsd.driver import Decoder, Driver, DriverOptions
-from vitalsd.framing import LineFramer
+from vitalsd.errors import FramingError
+from vitalsd.line_decoder import LineDecoder
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
@@ -141,7 +142,7 @@ _INVALIDATING_CONDITIONS = frozenset(
 )
 
 
-class LineRejected(ValueError):
+class LineRejected(FramingError):
     """A line that is not a complete, well-formed ASCII 1 record."""
 
 
@@ -200,35 +201,16 @@ def parse_line(line: bytes) -> tuple[datetime, dict[str, str]]:
     return when, tokens
 
 
-class MasimoAscii1Decoder(Decoder):
+class MasimoAscii1Decoder(LineDecoder):
+    protocol = "Masimo"
+
     def __init__(self) -> None:
-        self._framer = LineFramer(max_line=512)
+        super().__init__(max_line=512)
         self._conditions: frozenset[Condition] | None = None
         self._identity: DeviceIdentity | None = None
-        self._rejected = 0
         self._seen_uncoded: set[str] = set()
 
-    @property
-    def errors(self) -> int:
-        return self._rejected + self._framer.overruns
-
-    def feed(self, data: bytes) -> list[DriverReport]:
-        return self._decode(self._framer.feed(data))
-
-    def flush(self) -> list[DriverReport]:
-        return self._decode(self._framer.flush())
-
-    def _decode(self, lines: list[bytes]) -> list[DriverReport]:
-        out: list[DriverReport] = []
-        for line in lines:
-            try:
-                out += self._record(line)
-            except LineRejected as err:
-                self._rejected += 1
-                _LOGGER.debug("Masimo line rejected: %s", err)
-        return out
-
-    def _record(self, line: bytes) -> list[DriverReport]:
+    def decode_line(self, line: bytes) -> list[DriverReport]:
         when, tok = parse_line(line)
         exc = _hex(tok.get("EXC"), "EXC")
         alarm = _hex(tok.get("ALARM"), "ALARM")

@@ -26,8 +26,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from vitalsd.driver import Decoder, Driver, DriverOptions
-from vitalsd.framing import LineFramer
+from vitalsd.driver import Driver, DriverOptions
+from vitalsd.errors import FramingError
+from vitalsd.line_decoder import LineDecoder
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
@@ -90,7 +91,7 @@ _INVALIDATING_CONDITIONS = frozenset(
 )
 
 
-class LineRejected(ValueError):
+class LineRejected(FramingError):
     """A line that is neither a header nor a well-formed data line."""
 
 
@@ -118,35 +119,16 @@ def parse_data(text: str) -> tuple[datetime, list[str], tuple[str, ...]]:
     return when, [m[7], m[8], m[9]], tuple(m[10].split())
 
 
-class NellcorDecoder(Decoder):
+class NellcorDecoder(LineDecoder):
+    protocol = "Nellcor"
+
     def __init__(self) -> None:
-        self._framer = LineFramer(max_line=256)
-        self._rejected = 0
+        super().__init__(max_line=256)
         self._identity: DeviceIdentity | None = None
         self._conditions: frozenset[Condition] | None = None
         self._codes: tuple[str, ...] = ()
 
-    @property
-    def errors(self) -> int:
-        return self._rejected + self._framer.overruns
-
-    def feed(self, data: bytes) -> list[DriverReport]:
-        return self._decode(self._framer.feed(data))
-
-    def flush(self) -> list[DriverReport]:
-        return self._decode(self._framer.flush())
-
-    def _decode(self, lines: list[bytes]) -> list[DriverReport]:
-        out: list[DriverReport] = []
-        for line in lines:
-            try:
-                out += self._line(line)
-            except LineRejected as err:
-                self._rejected += 1
-                _LOGGER.debug("Nellcor line rejected: %s", err)
-        return out
-
-    def _line(self, line: bytes) -> list[DriverReport]:
+    def decode_line(self, line: bytes) -> list[DriverReport]:
         try:
             text = line.decode("ascii")
         except UnicodeDecodeError:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from vitalsd.driver import Decoder, Driver, DriverOptions
-from vitalsd.framing import LineFramer
+from vitalsd.line_decoder import LineDecoder
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     DeviceEvent,
@@ -45,28 +45,16 @@ LINE = re.compile(
 _DATA_HINT = re.compile(rb"SPO2|HR=")
 
 
-class NoninAsciiDecoder(Decoder):
+class NoninAsciiDecoder(LineDecoder):
+    protocol = "Nonin ASCII"
+
     def __init__(self) -> None:
-        self._framer = LineFramer(max_line=128)
-        self._rejected = 0
+        super().__init__(max_line=128)
         self._lines = 0
         self._identified = False
 
-    @property
-    def errors(self) -> int:
-        return self._rejected + self._framer.overruns
-
-    def feed(self, data: bytes) -> list[DriverReport]:
-        return self._decode(self._framer.feed(data))
-
-    def flush(self) -> list[DriverReport]:
-        return self._decode(self._framer.flush())
-
-    def _decode(self, lines: list[bytes]) -> list[DriverReport]:
-        out: list[DriverReport] = []
-        for line in lines:
-            out += self._line(line.strip(b" "))
-        return out
+    def decode_line(self, line: bytes) -> list[DriverReport]:
+        return self._line(line.strip(b" "))
 
     def _line(self, line: bytes) -> list[DriverReport]:
         m = LINE.fullmatch(line)

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from vitalsd.app import device_kind
 from vitalsd.clock import zone
+from vitalsd.driver import Driver
 from vitalsd.errors import VitalsdError
 from vitalsd.jsondoc import event_doc, identity_doc, observation_doc
-from vitalsd.model import DeviceEvent, DeviceIdentity, Location, Measurement
+from vitalsd.model import DeviceEvent, DeviceIdentity, DriverReport, Location, Measurement
 from vitalsd.normalize import DeviceProfile, NormalizationPolicy, Normalizer
 from vitalsd.registry import load_drivers
 
@@ -44,6 +45,26 @@ def capture_bytes(args: argparse.Namespace) -> bytes:
         raise VitalsdError(f"cannot read {path}: {err.strerror or err}") from None
 
 
+def _decode_characteristic(
+    driver: type[Driver], args: argparse.Namespace, data: bytes
+) -> list[DriverReport]:
+    # The core may not import BLE drivers by name: it asks the driver class.
+    decode = getattr(driver, "decode_characteristic", None)
+    if decode is None:
+        raise VitalsdError(f"driver {args.driver!r} does not decode BLE characteristics")
+    text = args.characteristic.lower().removeprefix("0x")
+    try:
+        uuid = int(text, 16)
+    except ValueError:
+        uuid = -1
+    if not 0 <= uuid <= 0xFFFF:
+        raise VitalsdError(
+            f"--characteristic: expected a 16-bit UUID in hex (2a35), got {args.characteristic!r}"
+        )
+    reports: list[DriverReport] = decode(uuid, data, tolerant=args.tolerant)
+    return reports
+
+
 def decode_capture(args: argparse.Namespace, out: TextIO) -> int:
     drivers = load_drivers().plugins
     driver = drivers.get(args.driver)
@@ -63,8 +84,12 @@ def decode_capture(args: argparse.Namespace, out: TextIO) -> int:
         location=Location(),
         timezone=tz,
     )
-    decoder = driver.new_decoder()
-    reports = decoder.feed(data) + decoder.flush()
+    if args.characteristic is not None:
+        reports, rejected = _decode_characteristic(driver, args, data), 0
+    else:
+        decoder = driver.new_decoder()
+        reports = decoder.feed(data) + decoder.flush()
+        rejected = decoder.errors
     # A capture is old by nature: its clock says nothing about the device's drift now.
     normalizer = Normalizer(NormalizationPolicy(max_clock_skew=None))
     received = datetime.now(UTC)
@@ -89,7 +114,7 @@ def decode_capture(args: argparse.Namespace, out: TextIO) -> int:
         "identity": identity_doc(identity),
         "observations": observations,
         "events": events,
-        "rejected_frames": decoder.errors,
+        "rejected_frames": rejected,
     }
     out.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0

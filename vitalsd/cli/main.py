@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     src.add_argument("--file", help="a binary capture file")
     decode.add_argument("--timezone", help="zone of the device clock (default: this machine's)")
+    decode.add_argument(
+        "--characteristic",
+        metavar="UUID",
+        help="the bytes are one BLE GATT characteristic value (16-bit UUID, e.g. 2a35)",
+    )
+    decode.add_argument(
+        "--tolerant",
+        action="store_true",
+        help="with --characteristic: accept documented device quirks (logged)",
+    )
     decode.set_defaults(func=commands.cmd_decode)
 
     demo = sub.add_parser(

@@ -10,7 +10,9 @@ bytes, dead letters included, so the disk is bounded too): when full, ``put`` ra
 — and the oldest message is never dropped to make room.
 
 Every method has a blocking form (for the CLI) and an ``a``-prefixed one that runs it in
-a worker thread, so an fsync never stalls the event loop.
+a worker thread, so an fsync never stalls the event loop. The ``a``-prefixed writes go
+through group commit (``outbox_writer``): concurrent ones share a transaction and its fsync,
+and each returns only once its own write is committed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from typing import TypeVar
 
 from vitalsd.errors import OutputUnavailable
 from vitalsd.outbox_ids import IdAllocator
+from vitalsd.outbox_rows import OutboxMessage, OutboxStats, message_from_row, time_or_none
 from vitalsd.outbox_schema import OUTBOX_FILE, OutboxError, connect
+from vitalsd.outbox_writer import GroupCommit, Outcome, Work, run_group
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,57 +66,8 @@ class OutboxLimits:
     max_bytes: int = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    id: int
-    destination: str
-    kind: str
-    control_id: str
-    created: datetime
-    payload: bytes
-    size: int
-    state: str  # "pending" or "dead"
-    attempts: int
-    last_attempt: datetime | None
-    last_error: str | None
-    dead_reason: str | None
-    dead_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    destination: str
-    pending: int
-    dead: int
-    bytes: int
-    oldest_pending: datetime | None
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _message(row: tuple[object, ...]) -> OutboxMessage:
-    (id_, dest, kind, cid, created, payload, size, state, attempts, last, err, reason, dead) = row
-    return OutboxMessage(
-        id=int(id_),  # type: ignore[call-overload]
-        destination=str(dest),
-        kind=str(kind),
-        control_id=str(cid),
-        created=datetime.fromisoformat(str(created)),
-        payload=bytes(payload),  # type: ignore[call-overload]
-        size=int(size),  # type: ignore[call-overload]
-        state=str(state),
-        attempts=int(attempts),  # type: ignore[call-overload]
-        last_attempt=_time(last),  # type: ignore[arg-type]
-        last_error=err,  # type: ignore[arg-type]
-        dead_reason=reason,  # type: ignore[arg-type]
-        dead_at=_time(dead),  # type: ignore[arg-type]
-    )
 
 
 class Outbox:
@@ -125,6 +80,7 @@ class Outbox:
         self._lock = threading.Lock()
         self._usage: dict[str, tuple[int, int]] = {}  # destination → (messages, bytes)
         self._full: set[str] = set()
+        self._group = GroupCommit(self._write_group, f"vitalsd.outbox[{path}].writer")
 
     # --- opening --------------------------------------------------------------------
 
@@ -144,25 +100,29 @@ class Outbox:
             self._db.close()
 
     async def aclose(self) -> None:
+        await self._group.idle()
         await asyncio.to_thread(self.close)
+
+    @property
+    def group_commits(self) -> tuple[int, int]:
+        """(transactions, writes) committed by group commit so far: writes per fsync."""
+        return self._group.groups, self._group.writes
 
     # --- plumbing -------------------------------------------------------------------
 
+    def _write_group(self, works: Sequence[Work]) -> list[Outcome]:
+        try:
+            return run_group(self._db, self._lock, works, str(self.path))
+        except OutputUnavailable:
+            self._usage.clear()  # a write may have counted rows its rollback undid
+            raise
+
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in one immediate transaction; disk problems become OutputUnavailable."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(self._db)
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.OperationalError as err:
-                # Disk full, I/O error, locked by a stuck CLI: not this message's fault.
-                raise OutputUnavailable(f"outbox {self.path}: {err}") from err
-            return result
+        ((ok, value),) = self._write_group([work])
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
         with self._lock:
@@ -183,6 +143,11 @@ class Outbox:
 
     def put_many(self, destination: str, items: Sequence[tuple[str, str, bytes]]) -> list[int]:
         """Commit several messages in one transaction (all or none), in order."""
+        return self._write(self._put_work(destination, items))
+
+    def _put_work(
+        self, destination: str, items: Sequence[tuple[str, str, bytes]]
+    ) -> Callable[[sqlite3.Connection], list[int]]:
         added = sum(len(p) for _k, _c, p in items)
 
         def work(db: sqlite3.Connection) -> list[int]:
@@ -215,15 +180,15 @@ class Outbox:
                 _LOGGER.warning("outbox for %s takes messages again", destination)
             return ids
 
-        return self._write(work)
+        return work
 
     async def aput(self, destination: str, kind: str, control_id: str, payload: bytes) -> int:
-        return await asyncio.to_thread(self.put, destination, kind, control_id, payload)
+        return (await self.aput_many(destination, [(kind, control_id, payload)]))[0]
 
     async def aput_many(
         self, destination: str, items: Sequence[tuple[str, str, bytes]]
     ) -> list[int]:
-        return await asyncio.to_thread(self.put_many, destination, items)
+        return await self._group.submit(self._put_work(destination, items))
 
     def _over(self, usage: tuple[int, int], count: int, size: int) -> bool:
         return (
@@ -253,7 +218,7 @@ class Outbox:
             "AND id > ? ORDER BY id LIMIT ?",
             (destination, after, limit),
         )
-        return [_message(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     async def apending(
         self, destination: str, *, after: int = 0, limit: int = 100
@@ -262,9 +227,10 @@ class Outbox:
 
     def delivered(self, ids: Sequence[int]) -> None:
         """The destination has these messages: they leave the outbox."""
-        if not ids:
-            return
+        if ids:
+            self._write(self._delivered_work(ids))
 
+    def _delivered_work(self, ids: Sequence[int]) -> Callable[[sqlite3.Connection], None]:
         def work(db: sqlite3.Connection) -> None:
             for destination, n, size in db.execute(
                 "SELECT destination, COUNT(*), SUM(size) FROM messages WHERE id IN "
@@ -274,10 +240,11 @@ class Outbox:
                 self._shrink(str(destination), int(n), int(size))
             db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
 
-        self._write(work)
+        return work
 
     async def adelivered(self, ids: Sequence[int]) -> None:
-        await asyncio.to_thread(self.delivered, ids)
+        if ids:
+            await self._group.submit(self._delivered_work(list(ids)))
 
     def _shrink(self, destination: str, n: int, size: int) -> None:
         usage = self._usage.get(destination)
@@ -315,7 +282,7 @@ class Outbox:
 
     def get(self, message_id: int) -> OutboxMessage | None:
         rows = self._read(_BY_ID, (message_id,))
-        return _message(rows[0]) if rows else None
+        return message_from_row(rows[0]) if rows else None
 
     def messages(
         self, *, destination: str | None = None, state: str | None = None, limit: int = 1000
@@ -325,7 +292,7 @@ class Outbox:
             "AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
             (destination, state, limit),
         )
-        return [_message(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     def stats(self) -> list[OutboxStats]:
         rows = self._read(
@@ -334,7 +301,7 @@ class Outbox:
             "GROUP BY destination ORDER BY destination"
         )
         return [
-            OutboxStats(str(d), int(p), int(x), int(b), _time(o))  # type: ignore[call-overload, arg-type]
+            OutboxStats(str(d), int(p), int(x), int(b), time_or_none(o))  # type: ignore[call-overload, arg-type]
             for d, p, x, b, o in rows
         ]
 
@@ -368,7 +335,7 @@ class Outbox:
             if not rows:
                 raise OutboxError(f"no message {message_id} in the outbox")
             db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-            msg = _message(rows[0])
+            msg = message_from_row(rows[0])
             self._shrink(msg.destination, 1, msg.size)
             return msg
 

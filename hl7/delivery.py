@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from hl7.ack import Ack, Outcome, classify
 from hl7.mllp import MllpClient, MllpError
 from vitalsd.backoff import Backoff
+from vitalsd.latency import LatencyHistogram
 from vitalsd.outbox import Outbox, OutboxMessage
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ class DeliveryStats:
     resends: int = 0
     last_error: str | None = None
     failing: bool = False
+    last_ack: datetime | None = None
+    last_ack_code: str | None = None
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)  # send → ACK
 
 
 class Sender:
@@ -108,7 +113,9 @@ class Sender:
         """Send until the policy says done; True when delivered, False when dead-lettered."""
         backoff = Backoff(self.policy.backoff_initial, self.policy.backoff_max)
         rejects = 0
+        loop = asyncio.get_running_loop()
         while True:
+            sent = loop.time()
             try:
                 ack = await self.client.exchange(
                     msg.payload, msg.control_id, self.policy.ack_timeout
@@ -120,7 +127,10 @@ class Sender:
                 await asyncio.sleep(backoff.next_delay())
                 continue
             outcome = classify(ack)
+            self.stats.last_ack = datetime.now(UTC)
+            self.stats.last_ack_code = ack.code
             if outcome is Outcome.DELIVERED:
+                self.stats.latency.observe(loop.time() - sent)
                 self.stats.delivered += 1
                 if self.stats.failing:
                     self.stats.failing = False

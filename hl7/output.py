@@ -18,7 +18,7 @@ from hl7.mllp import MllpClient, MllpPeer, client_ssl_context
 from hl7.options import Hl7Options
 from hl7.reporting import ORU_KIND, Encoded, ReportingOutput
 from vitalsd.outbox import OutboxLimits
-from vitalsd.output import OutputEnvironment, OutputOptions
+from vitalsd.output import OutputEnvironment, OutputHealth, OutputOptions
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +81,23 @@ class Hl7Output(ReportingOutput):
             self.env.name,
             self.sender.client.peer,
             waiting,
+        )
+
+    def health(self) -> OutputHealth:
+        sender = self.sender
+        if sender is None or self.outbox is None:
+            return OutputHealth(connected=False)
+        # A small indexed query on a WAL database: readers never wait for the writer.
+        mine = [st for st in self.outbox.stats() if st.destination == self.env.name]
+        st = sender.stats
+        return OutputHealth(
+            connected=sender.client.connected,
+            queued=sum(s.pending for s in mine),
+            dead_letters=sum(s.dead for s in mine),
+            last_ack=st.last_ack,
+            last_ack_code=st.last_ack_code,
+            last_error=st.last_error,
+            ack_latency=st.latency.snapshot(),
         )
 
     async def _waiting(self) -> int:

@@ -158,6 +158,27 @@ async def test_reports_reach_the_receiver(tmp_path: Path, ehr: Ehr) -> None:
     box.close()
 
 
+async def test_health_reports_outbox_ack_and_latency(tmp_path: Path, ehr: Ehr) -> None:
+    out = make(tmp_path, ehr.port)
+    assert out.health().connected is False  # before start: nothing to report yet
+    await out.start()
+    try:
+        for o in bp("g1"):
+            await out.handle(o)
+        await wait_received(ehr, 1)
+        async with asyncio.timeout(30):  # the ACK is processed right after the receiver logs
+            while out.health().last_ack_code is None or out.health().queued:
+                await asyncio.sleep(0.05)
+        h = out.health()
+    finally:
+        await out.close()
+    assert h.connected is True
+    assert (h.queued, h.dead_letters, h.last_ack_code) == (0, 0, "AA")
+    assert h.last_ack is not None
+    assert h.ack_latency is not None and h.ack_latency.count == 1
+    assert h.ack_latency.buckets[-1] == (float("inf"), 1)
+
+
 async def test_close_keeps_held_reports_for_the_next_start(tmp_path: Path, ehr: Ehr) -> None:
     out = make(tmp_path, 1)  # nobody listens on port 1: everything stays queued
     await out.start()

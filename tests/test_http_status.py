@@ -47,6 +47,7 @@ def test_status_metrics_and_health(tmp_path: Path) -> None:
         assert all(s[0]["device"] == "exam1-ox" for s in m["vitalsd_readings_total"])
         assert m["vitalsd_device_up"] == [({"device": "exam1-ox", "driver": "masimo_ascii1"}, 1.0)]
         assert m["vitalsd_device_reconnects_total"] == [({"device": "exam1-ox"}, 0.0)]
+        assert m["vitalsd_device_decode_errors_total"][0][0] == {"device": "exam1-ox"}
         assert m["vitalsd_output_queue_depth"][0][0] == {"output": "jsonl"}
         assert m["vitalsd_output_delivered_total"][0][1] > 0
         (info,) = m["vitalsd_build_info"]

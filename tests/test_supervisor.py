@@ -40,6 +40,11 @@ from vitalsd.supervisor import DeviceSession, DeviceSpec
 class TempDecoder(Decoder):
     def __init__(self) -> None:
         self.framer = LineFramer()
+        self.rejected = 0
+
+    @property
+    def errors(self) -> int:
+        return self.rejected
 
     def feed(self, data: bytes) -> list[DriverReport]:
         out: list[DriverReport] = []
@@ -49,6 +54,8 @@ class TempDecoder(Decoder):
                 out.append(Measurement(Metric.TEMP_BODY, Decimal(value), Unit.CEL))
             elif key == "SN":
                 out.append(DeviceIdentity(make="Test", serial=value))
+            else:
+                self.rejected += 1
         return out
 
 
@@ -113,10 +120,11 @@ async def test_session_goes_online_reads_and_reconnects_after_unplug(tmp_path: P
     try:
         await wait_until(lambda: session.status.state == DeviceState.CONNECTING, "connecting")
         await asyncio.sleep(0.2)  # let the port open before the first bytes
-        pty.send("SN=A1\r\nT=36.6\r\n")
+        pty.send("SN=A1\r\n#garbage\r\nT=36.6\r\n")
         await wait_until(lambda: session.accepted == 1, "first reading")
         assert session.status.state == DeviceState.ONLINE
         assert session.identity == DeviceIdentity(make="Test", serial="A1")
+        assert session.decode_errors == 1  # counted for /metrics, across reconnects too
 
         pty.unplug()
         await wait_until(lambda: session.status.state == DeviceState.OFFLINE, "offline")
@@ -129,6 +137,7 @@ async def test_session_goes_online_reads_and_reconnects_after_unplug(tmp_path: P
             if session.accepted >= 2:
                 break
         await wait_until(lambda: session.accepted >= 2, "reading after replug")
+        assert session.decode_errors == 1
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,8 @@ from vitalsd.model import DeviceKind, DriverReport, Transport
 
 if TYPE_CHECKING:
     from vitalsd.links.base import ByteLink
+
+D = TypeVar("D", bound="Decoder")
 
 DRIVER_API_VERSION = 1
 """Bumped when the ``Driver`` contract changes incompatibly."""
@@ -77,6 +79,17 @@ class Driver(ABC):
     def __init__(self, options: DriverOptions, sink: DeviceSink) -> None:
         self.options = options
         self.sink = sink
+        self.decoder: Decoder | None = None
+
+    def track(self, decoder: D) -> D:
+        """Register the decoder ``run`` uses, so its rejected frames show in metrics."""
+        self.decoder = decoder
+        return decoder
+
+    @property
+    def decode_errors(self) -> int:
+        """Frames rejected as corrupt on this connection so far."""
+        return self.decoder.errors if self.decoder is not None else 0
 
     @classmethod
     @abstractmethod
@@ -89,7 +102,7 @@ class Driver(ABC):
         The default suits devices that stream on their own: read, decode, put. Polled
         devices override this with their command/response exchange.
         """
-        decoder = self.new_decoder(self.options)
+        decoder = self.track(self.new_decoder(self.options))
         while True:
             try:
                 async with asyncio.timeout(self.options.silence_timeout):

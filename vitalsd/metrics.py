@@ -70,12 +70,18 @@ class DaemonCollector(Collector):
         reconnects = CounterMetricFamily(
             "vitalsd_device_reconnects", "Connections lost and retried", labels=["device"]
         )
+        decode_errors = CounterMetricFamily(
+            "vitalsd_device_decode_errors",
+            "Frames rejected as corrupt (bad checksum, cut or garbled)",
+            labels=["device"],
+        )
         for s in d.sessions:
             online = s.status.state == DeviceState.ONLINE
             up.add_metric([s.device_id, s.spec.profile.driver], 1.0 if online else 0.0)
             rejected.add_metric([s.device_id], s.rejected)
             reconnects.add_metric([s.device_id], s.reconnects)
-        yield from (up, rejected, reconnects)
+            decode_errors.add_metric([s.device_id], s.decode_errors)
+        yield from (up, rejected, reconnects, decode_errors)
 
         depth = GaugeMetricFamily(
             "vitalsd_output_queue_depth",

@@ -73,11 +73,19 @@ class DeviceSession:
         self.rejected = 0
         self.reconnects = 0
         self.last_reading: datetime | None = None
+        self._driver: Driver | None = None
+        self._past_decode_errors = 0  # from connections already closed
         self._last_failure: str | None = None
         # Journal fields VITALSD_DEVICE / VITALSD_DRIVER on every line about this device.
         self._log = logging.LoggerAdapter(
             _LOGGER, {"device_id": spec.profile.device_id, "driver": spec.profile.driver}
         )
+
+    @property
+    def decode_errors(self) -> int:
+        """Frames rejected as corrupt, over every connection since start."""
+        current = self._driver.decode_errors if self._driver is not None else 0
+        return self._past_decode_errors + current
 
     @property
     def device_id(self) -> str:
@@ -185,8 +193,9 @@ class DeviceSession:
         except OSError as err:  # a link implementation that leaked a raw error
             return f"{spec.port}: {err.strerror or err}"
         self._log.debug("%s: port %s open", self.device_id, link.description)
+        driver = spec.driver_class(spec.options, self)
+        self._driver = driver
         try:
-            driver = spec.driver_class(spec.options, self)
             await driver.run(link)
         except DeviceError as err:
             return str(err)
@@ -196,6 +205,8 @@ class DeviceSession:
         else:
             return "driver stopped"
         finally:
+            self._past_decode_errors += driver.decode_errors
+            self._driver = None
             await asyncio.shield(link.close())
 
     def _log_failure(self, reason: str, delay: float) -> None:

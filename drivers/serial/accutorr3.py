@@ -206,7 +206,7 @@ class Accutorr3Driver(Driver):
     async def run(self, link: ByteLink) -> None:
         opts = self.options
         assert isinstance(opts, Accutorr3Options)
-        decoder = Accutorr3Decoder(opts.max_nibp_age)
+        decoder = self.track(Accutorr3Decoder(opts.max_nibp_age))
 
         def unsolicited(line: bytes) -> None:
             for report in decoder.line(line):  # the power-up banner

@@ -219,13 +219,13 @@ class DetectoSoloDriver(Driver):
             await self._poll(link, interval)
 
     async def _listen(self, link: ByteLink) -> None:
-        decoder = self.new_decoder(self.options)
+        decoder = self.track(self.new_decoder(self.options))
         while True:
             for report in decoder.feed(await link.read()):
                 self.sink.put(report)
 
     async def _poll(self, link: ByteLink, interval: float) -> None:
-        decoder = self.new_decoder(self.options)
+        decoder = self.track(self.new_decoder(self.options))
         loop = asyncio.get_running_loop()
         heard = loop.time()
         while True:

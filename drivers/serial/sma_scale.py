@@ -262,7 +262,7 @@ class SmaScaleDriver(Driver):
         return SmaScaleDecoder(options if isinstance(options, SmaScaleOptions) else None)
 
     async def run(self, link: ByteLink) -> None:
-        decoder = self.new_decoder(self.options)
+        decoder = self.track(self.new_decoder(self.options))
         opts = decoder.options
         framer = BinaryFramer(match_frame, max_frame=_MAX_FRAME)
         channel = CommandChannel(link, framer.feed, on_unsolicited=lambda f: self._put(decoder, f))

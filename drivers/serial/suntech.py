@@ -265,7 +265,7 @@ class SunTechAdvantageDriver(Driver):
     async def run(self, link: ByteLink) -> None:
         opts = self.options
         assert isinstance(opts, SunTechOptions)
-        decoder = SunTechDecoder()
+        decoder = self.track(SunTechDecoder())
         done = asyncio.Event()
 
         def unsolicited(frame: bytes) -> None:

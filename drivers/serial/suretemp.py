@@ -239,7 +239,7 @@ class SureTempModuleDriver(Driver):
     async def run(self, link: ByteLink) -> None:
         opts = self.options
         assert isinstance(opts, SureTempOptions)
-        decoder = SureTempDecoder()
+        decoder = self.track(SureTempDecoder())
         channel = CommandChannel(link, decoder.framer.feed)
 
         async def ask(code: int, data: bytes = b"", what: str = "reply") -> None:

@@ -38,6 +38,7 @@ def status_snapshot(daemon: Daemon) -> dict[str, Any]:
                 "accepted": s.accepted,
                 "rejected": s.rejected,
                 "reconnects": s.reconnects,
+                "decode_errors": s.decode_errors,
                 "identity": {"make": ident.make, "model": ident.model, "serial": ident.serial},
             }
         )

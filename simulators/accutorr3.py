@@ -17,10 +17,9 @@ import argparse
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
 
 from simulators.faults import FaultInjector, FaultSettings, add_fault_arguments, faults_from_args
-from simulators.serial_port import add_port_arguments, port_from_args
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -143,8 +142,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from simulators import cli  # here: cli imports this module to register it
-
     settings = AccutorrSettings(
         spo2=args.spo2 or None,
         pulse=args.pulse,
@@ -157,6 +154,4 @@ async def _run(args: argparse.Namespace) -> int:
     port = port_from_args(args)
     port.on_input = monitor.on_input
     monitor.send = port.write
-    # cli._serve only calls device.next_frame; it is typed for the Masimo device.
-    result: int = await cli._serve(port, "accutorr3", args, cast(Any, monitor))
-    return result
+    return await serve(port, monitor, plan_from_args(args), "accutorr3")

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,14 +28,7 @@ from simulators import (
 )
 from simulators.faults import FaultInjector, add_fault_arguments, faults_from_args
 from simulators.masimo import MasimoDevice, MasimoLineSource, MasimoSettings, normalize_serial
-from simulators.serial_port import (
-    Port,
-    PtyPort,
-    add_port_arguments,
-    plan_from_args,
-    port_from_args,
-    stream,
-)
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger("vitalsd-sim")
 
@@ -122,46 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _announce(doc: dict[str, object]) -> None:
-    sys.stdout.write(json.dumps(doc) + "\n")
-    sys.stdout.flush()
-
-
-async def _serve(port: Port, protocol: str, args: argparse.Namespace, device: MasimoDevice) -> int:
-    plan = plan_from_args(args)
-    loop = asyncio.get_running_loop()
-    info = await port.open()
-    task: asyncio.Task[int] | None = None
-    try:
-        task = asyncio.create_task(
-            stream(
-                port,
-                device.next_frame,
-                plan,
-                on_replug=lambda i: _announce({"replugged": True, "protocol": protocol, **i}),
-            ),
-            name=f"vitalsd-sim {protocol} stream",
-        )
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        # Only now: whoever reads "ready" may signal us at once.
-        _announce({"ready": True, "protocol": protocol, **info})
-        with contextlib.suppress(asyncio.CancelledError):
-            ticks = await task
-            _LOGGER.info("sent %d lines; done", ticks)
-        return 0
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await port.close()
-        if isinstance(port, PtyPort):
-            port.remove_link()
-
-
 async def _run_masimo(args: argparse.Namespace) -> int:
     settings = MasimoSettings(
         serial=args.serial,
@@ -181,7 +131,7 @@ async def _run_masimo(args: argparse.Namespace) -> int:
     device = MasimoDevice(
         MasimoLineSource(settings), FaultInjector(faults_from_args(args), fault_seed)
     )
-    return await _serve(port_from_args(args), "masimo", args, device)
+    return await serve(port_from_args(args), device, plan_from_args(args), "masimo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from simulators.faults import FaultInjector, add_fault_arguments
-from simulators.nonin_df2 import fault_injector, serve
-from simulators.serial_port import add_port_arguments
+from simulators.nonin_df2 import fault_injector
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 CMD_LEN = 9
 
@@ -182,7 +182,9 @@ async def _run(args: argparse.Namespace) -> int:
         keepalive_timeout=args.keepalive_timeout,
     )
     device = ContecDevice(settings, fault_injector(args))
-    return await serve(args, f"contec-{args.protocol}", device.next_frame, device.on_input)
+    port = port_from_args(args)
+    port.on_input = device.on_input
+    return await serve(port, device, plan_from_args(args), f"contec-{args.protocol}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

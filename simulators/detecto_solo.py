@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from simulators.faults import FaultInjector, FaultSettings, add_fault_arguments, faults_from_args
-from simulators.serial_port import Port, add_port_arguments, port_from_args
-from simulators.sma_scale import serve
+from simulators.serial_port import Port, add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -153,4 +152,4 @@ async def _run(args: argparse.Namespace) -> int:
     device = SoloDevice(settings, FaultInjector(faults_from_args(args), fault_seed))
     port = port_from_args(args)
     device.attach(port)
-    return await serve(port, "detecto-solo", args, device.next_frame)
+    return await serve(port, device, plan_from_args(args), "detecto-solo")

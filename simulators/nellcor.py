@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from simulators.faults import FaultInjector, FaultSettings, add_fault_arguments, faults_from_args
-from simulators.serial_port import add_port_arguments, port_from_args
-from simulators.sma_scale import serve
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -191,4 +190,4 @@ async def _run(args: argparse.Namespace) -> int:
     )
     fault_seed = None if args.seed is None else args.seed + 1
     device = NellcorDevice(settings, FaultInjector(faults_from_args(args), fault_seed))
-    return await serve(port_from_args(args), "nellcor", args, device.next_frame)
+    return await serve(port_from_args(args), device, plan_from_args(args), "nellcor")

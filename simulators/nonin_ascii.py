@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from simulators.faults import FaultInjector, add_fault_arguments
-from simulators.nonin_df2 import fault_injector, serve
-from simulators.serial_port import add_port_arguments
+from simulators.nonin_df2 import fault_injector
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 HEADER = b"NONIN SIMULATED HEADER (real wording unpublished)\r\n"
 
@@ -107,7 +107,7 @@ async def _run(args: argparse.Namespace) -> int:
         marker_every=args.marker_every,
     )
     device = NoninAsciiDevice(settings, fault_injector(args))
-    return await serve(args, "nonin-ascii", device.next_frame)
+    return await serve(port_from_args(args), device, plan_from_args(args), "nonin-ascii")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

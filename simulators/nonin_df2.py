@@ -6,34 +6,19 @@ always set, bit 0 on frame 1 only), data bytes by frame index: 1/2 HR MSB/LSB, 3
 4 firmware revision, 9 SpO2-D, 10 SpO2 fast, 11 SpO2 beat-to-beat, 14/15 E-HR, 16 E-SpO2,
 17 E-SpO2-D, 20/21 HR-D, 22/23 E-HR-D, the rest reserved (0). Missing: HR 511, SpO2 127.
 The device sends 3 packets a second (``--rate 3``). Must not import vitalsd or drivers.
-
-Also holds ``serve()``, the run loop shared by this package's three simulators of
-pulse oximeters (Nonin #2, Nonin ASCII, Contec).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
 import logging
 import math
 import random
-import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from simulators.faults import FaultInjector, add_fault_arguments, faults_from_args
-from simulators.serial_port import (
-    InputHandler,
-    PtyPort,
-    add_port_arguments,
-    plan_from_args,
-    port_from_args,
-    stream,
-)
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,52 +114,6 @@ class NoninDf2Device:
         return wire
 
 
-async def serve(
-    args: argparse.Namespace,
-    protocol: str,
-    next_frame: Callable[[], bytes | None],
-    on_input: InputHandler | None = None,
-) -> int:
-    """Open the port the options name, announce readiness, stream until count or signal."""
-    port = port_from_args(args)
-    port.on_input = on_input
-    plan = plan_from_args(args)
-    loop = asyncio.get_running_loop()
-    info = await port.open()
-
-    def announce(doc: dict[str, object]) -> None:
-        sys.stdout.write(json.dumps(doc) + "\n")
-        sys.stdout.flush()
-
-    task = asyncio.create_task(
-        stream(
-            port,
-            next_frame,
-            plan,
-            on_replug=lambda i: announce({"replugged": True, "protocol": protocol, **i}),
-        ),
-        name=f"vitalsd-sim {protocol} stream",
-    )
-    try:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        announce({"ready": True, "protocol": protocol, **info})
-        with contextlib.suppress(asyncio.CancelledError):
-            ticks = await task
-            _LOGGER.info("sent %d ticks; done", ticks)
-        return 0
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await port.close()
-        if isinstance(port, PtyPort):
-            port.remove_link()
-
-
 def fault_injector(args: argparse.Namespace) -> FaultInjector:
     # A separate seed stream for faults keeps a seeded run's values the same either way.
     return FaultInjector(faults_from_args(args), None if args.seed is None else args.seed + 1)
@@ -190,7 +129,7 @@ async def _run(args: argparse.Namespace) -> int:
         sensor_off_for=args.sensor_off_for,
     )
     device = NoninDf2Device(settings, fault_injector(args))
-    return await serve(args, "nonin-df2", device.next_frame)
+    return await serve(port_from_args(args), device, plan_from_args(args), "nonin-df2")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

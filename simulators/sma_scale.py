@@ -14,13 +14,8 @@ again. This module must not import vitalsd or the driver.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
 import logging
 import random
-import signal
-import sys
 from dataclasses import dataclass, field
 
 from simulators.faults import (
@@ -29,15 +24,7 @@ from simulators.faults import (
     add_fault_arguments,
     faults_from_args,
 )
-from simulators.serial_port import (
-    FrameSource,
-    Port,
-    PtyPort,
-    add_port_arguments,
-    plan_from_args,
-    port_from_args,
-    stream,
-)
+from simulators.serial_port import Port, add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -223,42 +210,4 @@ async def _run(args: argparse.Namespace) -> int:
     device = ScaleDevice(settings, FaultInjector(faults_from_args(args), fault_seed))
     port = port_from_args(args)
     device.attach(port)
-    return await serve(port, "sma-scale", args, device.next_frame)
-
-
-async def serve(
-    port: Port, protocol: str, args: argparse.Namespace, next_frame: FrameSource
-) -> int:
-    """Open ``port``, announce readiness on stdout, tick until count or a signal."""
-    loop = asyncio.get_running_loop()
-    info = await port.open()
-
-    def announce(doc: dict[str, object]) -> None:
-        sys.stdout.write(json.dumps(doc) + "\n")
-        sys.stdout.flush()
-
-    task = asyncio.create_task(
-        stream(
-            port,
-            next_frame,
-            plan_from_args(args),
-            on_replug=lambda i: announce({"replugged": True, "protocol": protocol, **i}),
-        ),
-        name=f"vitalsd-sim {protocol}",
-    )
-    try:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        announce({"ready": True, "protocol": protocol, **info})
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return 0
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await port.close()
-        if isinstance(port, PtyPort):
-            port.remove_link()
+    return await serve(port, device, plan_from_args(args), "sma-scale")

@@ -22,10 +22,9 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
 
 from simulators.faults import FaultInjector, FaultSettings, add_fault_arguments, faults_from_args
-from simulators.serial_port import add_port_arguments, port_from_args
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -219,8 +218,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from simulators import cli  # here: cli imports this module to register it
-
     patient = SunTechPatient(sys=args.sys, dia=args.dia, hr=args.hr, error=args.error)
     fault_seed = None if args.seed is None else args.seed + 1
     module = SunTechModule(
@@ -232,6 +229,4 @@ async def _run(args: argparse.Namespace) -> int:
     port = port_from_args(args)
     port.on_input = module.on_input
     module.send = port.write
-    # cli._serve only calls device.next_frame; it is typed for the Masimo device.
-    result: int = await cli._serve(port, "suntech", args, cast(Any, module))
-    return result
+    return await serve(port, module, plan_from_args(args), "suntech")

@@ -19,10 +19,9 @@ import logging
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
 
 from simulators.faults import FaultInjector, FaultSettings, add_fault_arguments, faults_from_args
-from simulators.serial_port import add_port_arguments, port_from_args
+from simulators.serial_port import add_port_arguments, plan_from_args, port_from_args, serve
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -167,8 +166,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from simulators import cli  # here: cli imports this module to register it
-
     settings = SureTempSettings(
         celsius=args.celsius,
         algorithm=args.algorithm,
@@ -179,6 +176,4 @@ async def _run(args: argparse.Namespace) -> int:
     port = port_from_args(args)
     port.on_input = module.on_input
     module.send = port.write
-    # cli._serve only calls device.next_frame; it is typed for the Masimo device.
-    result: int = await cli._serve(port, "suretemp", args, cast(Any, module))
-    return result
+    return await serve(port, module, plan_from_args(args), "suretemp")

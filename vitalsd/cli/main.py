@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from vitalsd import __version__
-from vitalsd.cli import commands, status, tail
+from vitalsd.cli import commands, scan, status, tail
 from vitalsd.cli import outbox as outbox_cli
 from vitalsd.errors import ConfigError, VitalsdError
 
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=commands.cmd_demo)
     status.add_parser(sub)
     outbox_cli.register(sub)
+    scan.register(sub)
     tail.register(sub)
     _add_plugin_commands(sub)
     return parser

@@ -8,8 +8,8 @@ record when PRINT is pressed or the host sends ``<LF>P<CR>``:
 ASCII ``'`` and ``"`` for feet and inches (the manual's curly quotes are typesetting).
 A field not entered is sent empty (the manual does not say; an assumption). Each tick is
 a step of a visit: empty platform, patient on (PRINT pressed on ``print_at``), off. The
-host's other input is ignored: the manual documents no error reply. This module must not
-import vitalsd or the driver.
+host's other input is ignored: the manual documents no error reply. Like every simulator
+it is written from the manual, independently of the core and of the driver.
 """
 
 from __future__ import annotations

@@ -26,16 +26,15 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
+from vitalsd.conditions import conditions_event
 from vitalsd.driver import Decoder, Driver, DriverOptions
 from vitalsd.framing import BinaryFramer
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
-    DeviceEvent,
     DeviceIdentity,
     DeviceKind,
     DriverReport,
-    EventSeverity,
     Flag,
     Measurement,
     Metric,
@@ -139,7 +138,7 @@ class ContecDecoder(Decoder):
             out.append(DeviceIdentity(make="Contec"))
         if s.conditions != self._conditions:
             self._conditions = s.conditions
-            out.append(_conditions_event(s.conditions))
+            out.append(conditions_event(s.conditions, invalidating=_INVALIDATING))
         previous, self._previous = self._previous, s
         self._since_report += 1
         if s.conditions & _INVALIDATING or self._since_report < self._every:
@@ -157,14 +156,6 @@ class ContecDecoder(Decoder):
                 Measurement(Metric.PULSE_RATE_OXIMETER, Decimal(s.pulse), Unit.PER_MIN, group=group)
             )
         return out
-
-
-def _conditions_event(conditions: frozenset[Condition]) -> DeviceEvent:
-    if not conditions:
-        return DeviceEvent("conditions", "all clear", EventSeverity.INFO, conditions)
-    text = ", ".join(sorted(c.value.replace("_", " ") for c in conditions))
-    severity = EventSeverity.WARNING if conditions & _INVALIDATING else EventSeverity.INFO
-    return DeviceEvent("conditions", text, severity, conditions)
 
 
 class ContecDriver(Driver):

@@ -22,17 +22,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
+from vitalsd.conditions import conditions_event
 from vitalsd.driver import Decoder, Driver, DriverOptions
 from vitalsd.errors import FramingError
 from vitalsd.line_decoder import LineDecoder
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
-    DeviceEvent,
     DeviceIdentity,
     DeviceKind,
     DriverReport,
-    EventSeverity,
     Flag,
     Measurement,
     Metric,
@@ -250,7 +249,11 @@ class MasimoAscii1Decoder(LineDecoder):
         conditions = _conditions(exc, alarm)
         if conditions != self._conditions:
             self._conditions = conditions
-            out.append(_conditions_event(conditions, when))
+            out.append(
+                conditions_event(
+                    conditions, invalidating=_INVALIDATING_CONDITIONS, device_time=when
+                )
+            )
         if exc & EXC_INVALIDATES:
             return out  # digits under a sensor fault are not a reading
         common = frozenset(flag for bits, flag in _EXC_FLAGS if exc & bits)
@@ -288,18 +291,6 @@ def _conditions(exc: int, alarm: int) -> frozenset[Condition]:
     if alarm & ALARM_LOW_BATTERY:
         found.add(Condition.LOW_BATTERY)
     return frozenset(found)
-
-
-def _conditions_event(conditions: frozenset[Condition], when: datetime) -> DeviceEvent:
-    if not conditions:
-        return DeviceEvent(
-            "conditions", "all clear", EventSeverity.INFO, conditions, device_time=when
-        )
-    text = ", ".join(sorted(c.value.replace("_", " ") for c in conditions))
-    severity = (
-        EventSeverity.WARNING if conditions & _INVALIDATING_CONDITIONS else EventSeverity.INFO
-    )
-    return DeviceEvent("conditions", text, severity, conditions, device_time=when)
 
 
 class MasimoAscii1Driver(Driver):

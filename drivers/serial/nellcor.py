@@ -26,17 +26,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
+from vitalsd.conditions import conditions_event
 from vitalsd.driver import Driver, DriverOptions
 from vitalsd.errors import FramingError
 from vitalsd.line_decoder import LineDecoder
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
-    DeviceEvent,
     DeviceIdentity,
     DeviceKind,
     DriverReport,
-    EventSeverity,
     Flag,
     Measurement,
     Metric,
@@ -150,7 +149,14 @@ class NellcorDecoder(LineDecoder):
         out: list[DriverReport] = []
         if conditions != self._conditions or codes != self._codes:
             self._conditions, self._codes = conditions, codes
-            out.append(_conditions_event(conditions, codes, when))
+            out.append(
+                conditions_event(
+                    conditions,
+                    invalidating=_INVALIDATING_CONDITIONS,
+                    device_time=when,
+                    device_code=" ".join(codes) or None,
+                )
+            )
         if unknown or _INVALIDATING.intersection(codes):
             return out  # an undocumented code might be a sensor fault: no number
         (spo2, spo2_star), (bpm, bpm_star), _ = (_value(f) for f in fields)
@@ -178,19 +184,6 @@ def _alarm_flags(codes: tuple[str, ...], high: str, low: str, *, star: bool) -> 
     if star and not flags:
         _LOGGER.debug("value outside its alarm limit, direction not given by a status code")
     return frozenset(flags)
-
-
-def _conditions_event(
-    conditions: frozenset[Condition], codes: tuple[str, ...], when: datetime
-) -> DeviceEvent:
-    device_code = " ".join(codes) or None
-    if not conditions:
-        return DeviceEvent("conditions", "all clear", EventSeverity.INFO, device_time=when)
-    text = ", ".join(sorted(c.value.replace("_", " ") for c in conditions))
-    severity = (
-        EventSeverity.WARNING if conditions & _INVALIDATING_CONDITIONS else EventSeverity.INFO
-    )
-    return DeviceEvent("conditions", text, severity, conditions, device_code, when)
 
 
 class NellcorDriver(Driver):

@@ -26,16 +26,15 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from vitalsd.conditions import conditions_event
 from vitalsd.driver import Decoder, Driver, DriverOptions
 from vitalsd.framing import BinaryFramer
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
-    DeviceEvent,
     DeviceIdentity,
     DeviceKind,
     DriverReport,
-    EventSeverity,
     Flag,
     Measurement,
     Metric,
@@ -168,7 +167,7 @@ class NoninDf2Decoder(Decoder):
         conditions, flags = _status(status)
         if conditions != self._conditions:
             self._conditions = conditions
-            out.append(_conditions_event(conditions))
+            out.append(conditions_event(conditions, invalidating=_INVALIDATING))
         self._since_report += 1
         if conditions & _INVALIDATING or self._since_report < self._every:
             return out
@@ -206,14 +205,6 @@ def _status(status: int) -> tuple[frozenset[Condition], frozenset[Flag]]:
     elif perfusion == PERF_YELLOW:
         flags.add(Flag.LOW_SIGNAL_QUALITY)
     return frozenset(conditions), frozenset(flags)
-
-
-def _conditions_event(conditions: frozenset[Condition]) -> DeviceEvent:
-    if not conditions:
-        return DeviceEvent("conditions", "all clear", EventSeverity.INFO, conditions)
-    text = ", ".join(sorted(c.value.replace("_", " ") for c in conditions))
-    severity = EventSeverity.WARNING if conditions & _INVALIDATING else EventSeverity.INFO
-    return DeviceEvent("conditions", text, severity, conditions)
 
 
 class NoninDf2Driver(Driver):

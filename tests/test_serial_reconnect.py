@@ -1,6 +1,6 @@
 """Every serial driver, end to end through ``vitalsd run``: readings resume after an unplug
 (``--disconnect-every``: the pty goes away and a new one takes the ``--link`` path) and after
-the simulator process is killed and restarted; and once over ``socket://``.
+the simulator process is killed and restarted; over a pty and over ``socket://``.
 
 Fast rates and short poll intervals keep each case to seconds; waits are on events
 (statuses and readings in the jsonl output), never on time.
@@ -105,10 +105,12 @@ def test_readings_resume_after_unplug_and_simulator_restart(tmp_path: Path, case
         sim.stop()
 
 
-def test_readings_resume_over_socket_url_after_unplug_and_restart(tmp_path: Path) -> None:
-    case = CASES[1]  # Nonin #2 at line rate
+@pytest.mark.parametrize("case", CASES, ids=[c.driver for c in CASES])
+def test_readings_resume_over_socket_url_after_unplug_and_restart(
+    tmp_path: Path, case: Case
+) -> None:
     out = tmp_path / "out.jsonl"
-    sim = simulator(case.protocol, "--tcp", "0", "--disconnect-every", "4")
+    sim = simulator(case.protocol, "--tcp", "0", *case.sim_args, "--disconnect-every", "4")
     d = None
     try:
         port = sim.ready()["tcp"].rsplit(":", 1)[1]
@@ -122,7 +124,7 @@ def test_readings_resume_over_socket_url_after_unplug_and_restart(tmp_path: Path
         sim.stop()
         gone = offline_count(out)
         wait_for(lambda: offline_count(out) > gone, "offline after the kill", proc=d)
-        sim = simulator(case.protocol, "--tcp", port)  # same port: the server came back
+        sim = simulator(case.protocol, "--tcp", port, *case.sim_args)  # the server came back
         sim.ready()
         resume(out, d, "after the restart")
         d.signal(signal.SIGTERM)

@@ -14,6 +14,7 @@ from serial.tools import list_ports
 from tests.daemon_harness import simulator
 from vitalsd.cli.main import main
 from vitalsd.probe import list_serial_ports
+from vitalsd.registry import load_drivers
 
 
 def test_scan_lists_this_machines_ports_or_says_there_are_none(
@@ -47,9 +48,11 @@ def test_by_id_names_are_matched_to_their_device(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("protocol", "args", "driver"),
     [
-        ("masimo", ["--rate", "10"], "masimo_ascii1"),
-        ("nonin-df2", [], "nonin_df2"),  # line rate: 75 frames/s
-        ("nellcor", ["--rate", "10"], "nellcor"),
+        ("masimo", ["--rate", "10", "--seed", "3"], "masimo_ascii1"),
+        ("nonin-df2", ["--seed", "3"], "nonin_df2"),  # line rate: 75 frames/s
+        ("nellcor", ["--rate", "10", "--seed", "3"], "nellcor"),
+        # polled: answers only the driver's read-only identification query (2936, version)
+        ("suretemp", [], "suretemp_module"),
     ],
 )
 def test_probe_names_the_protocol_a_simulator_speaks(
@@ -60,7 +63,7 @@ def test_probe_names_the_protocol_a_simulator_speaks(
     driver: str,
 ) -> None:
     link = tmp_path / "dev.tty"
-    sim = simulator(protocol, "--pty", "--link", str(link), "--seed", "3", *args)
+    sim = simulator(protocol, "--pty", "--link", str(link), *args)
     try:
         sim.ready()
         code = main(["scan", "--probe", str(link), "--listen", "1.0", "--json"])
@@ -74,7 +77,11 @@ def test_probe_names_the_protocol_a_simulator_speaks(
     assert by_driver[driver]["frames"] > 0
     assert by_driver[driver]["rejected"] == 0
     assert [r["driver"] for r in doc["results"] if r["matched"]] == [driver]
-    assert all(r["sent"] is None for r in doc["results"])  # no driver declares a query
+    # Only the polled drivers sent anything, and only their read-only queries.
+    assert {r["driver"] for r in doc["results"] if r["sent"]} == READ_ONLY_QUERIES
+
+
+READ_ONLY_QUERIES = {"accutorr3", "sma_scale", "suntech_advantage", "suretemp_module"}
 
 
 def test_probe_is_read_only_and_says_when_nothing_answers(
@@ -86,8 +93,15 @@ def test_probe_is_read_only_and_says_when_nothing_answers(
         path = os.ttyname(slave)
         code = main(["scan", "--probe", path, "--listen", "0.2"])
         out = capsys.readouterr().out
-        # Nothing was written to the "device" by any driver.
-        assert select.select([master], [], [], 0)[0] == []
+        # The "device" received exactly the declared read-only queries, nothing else.
+        written = b""
+        while select.select([master], [], [], 0)[0]:
+            written += os.read(master, 4096)
+        drivers = load_drivers().plugins
+        expected = b"".join(
+            getattr(drivers[name], "probe_command", b"") for name in sorted(READ_ONLY_QUERIES)
+        )
+        assert written == expected
     finally:
         os.close(slave)
         os.close(master)

@@ -197,6 +197,8 @@ class Accutorr3Driver(Driver):
         baudrate=9600, bytesize=8, parity="N", stopbits=1
     )
     options_model: ClassVar[type[DriverOptions]] = Accutorr3Options
+    # Read-only: "P" asks for the last parameter record; it starts nothing.
+    probe_command: ClassVar[bytes] = b"P"
 
     @classmethod
     def new_decoder(cls, options: DriverOptions | None = None) -> Decoder:

@@ -256,6 +256,8 @@ class SmaScaleDriver(Driver):
         baudrate=9600, bytesize=8, parity="N", stopbits=1
     )
     options_model: ClassVar[type[DriverOptions]] = SmaScaleOptions
+    # Read-only: "send displayed weight"; never zero or tare.
+    probe_command: ClassVar[bytes] = CMD_WEIGHT
 
     @classmethod
     def new_decoder(cls, options: DriverOptions | None = None) -> SmaScaleDecoder:

@@ -257,6 +257,8 @@ class SunTechAdvantageDriver(Driver):
         baudrate=9600, bytesize=8, parity="N", stopbits=1
     )
     options_model: ClassVar[type[DriverOptions]] = SunTechOptions
+    # Read-only: asks for the version string; never starts or aborts a measurement.
+    probe_command: ClassVar[bytes] = GET_VERSION
 
     @classmethod
     def new_decoder(cls, options: DriverOptions | None = None) -> Decoder:

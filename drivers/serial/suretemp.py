@@ -231,6 +231,8 @@ class SureTempModuleDriver(Driver):
         baudrate=9600, bytesize=8, parity="N", stopbits=1
     )
     options_model: ClassVar[type[DriverOptions]] = SureTempOptions
+    # Read-only: "send module software version" (2936); changes nothing on the module.
+    probe_command: ClassVar[bytes] = command(CMD_VERSION, b"\x02")
 
     @classmethod
     def new_decoder(cls, options: DriverOptions | None = None) -> Decoder:

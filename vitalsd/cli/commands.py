@@ -123,4 +123,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from vitalsd.demo.runner import run_demo
 
     setup_logging(args.log_level)
-    return run_demo(workdir=args.workdir, duration=args.duration)
+    return run_demo(workdir=args.workdir, duration=args.duration, mqtt=args.mqtt)

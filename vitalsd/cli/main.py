@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.add_argument(
+        "--mqtt",
+        metavar="HOST[:PORT]",
+        help="also publish to this MQTT broker (default: localhost:1883 if one answers; "
+        "'off' to skip)",
+    )
+    demo.add_argument(
         "--workdir", help="where to put the demo config and output (default: a temp dir)"
     )
     demo.add_argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import sys
@@ -33,16 +34,23 @@ def simulator_command() -> list[str]:
 class Simulators:
     """The demo's simulator processes; always stopped on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: Path | None = None) -> None:
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self.ready: dict[str, dict[str, object]] = {}
+        # The simulators' own chatter goes to a file, not over the demo's output.
+        self._log = log
 
     async def start(self, specs: list[SimSpec]) -> None:
         cmd = simulator_command()
         for spec in specs:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd, *spec.args, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
-            )
+            with self._log.open("ab") if self._log else contextlib.nullcontext() as log:
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd,
+                    *spec.args,
+                    stdout=asyncio.subprocess.PIPE,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stderr=log,
+                )
             self.procs[spec.name] = proc
             assert proc.stdout is not None
             try:

@@ -20,6 +20,7 @@ from vitalsd.app import Daemon
 from vitalsd.config import load_config
 from vitalsd.demo.ehr_view import show_ehr_messages
 from vitalsd.demo.processes import SimSpec, Simulators
+from vitalsd.errors import VitalsdError
 from vitalsd.registry import load_drivers, load_outputs
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,8 +89,44 @@ def demo_simulators(workdir: Path) -> list[SimSpec]:
     ]
 
 
-def render_config(workdir: Path, ports: dict[str, int]) -> Path:
+MQTT_PROBE_TIMEOUT_S = 0.5
+MQTT_BLOCK = """
+[[outputs]]
+# Added by the demo: a broker answered (or was named with --mqtt).
+type = "mqtt"
+[outputs.options]
+host = "{host}"
+port = {port}
+"""
+
+
+async def find_broker(spec: str | None) -> tuple[str, int] | None:
+    """The broker to publish to: the one named, else localhost:1883 if it answers."""
+    if spec == "off":
+        return None
+    if spec:
+        host, _, port = spec.rpartition(":") if ":" in spec else (spec, "", "1883")
+        try:
+            return host, int(port)
+        except ValueError:
+            raise VitalsdError(f"--mqtt: expected HOST[:PORT], got {spec!r}") from None
+    try:
+        async with asyncio.timeout(MQTT_PROBE_TIMEOUT_S):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", 1883)
+    except (OSError, TimeoutError):
+        return None
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return "127.0.0.1", 1883
+
+
+def render_config(
+    workdir: Path, ports: dict[str, int], broker: tuple[str, int] | None = None
+) -> Path:
     text = files("vitalsd.demo").joinpath("demo.toml").read_text(encoding="utf-8")
+    if broker is not None:
+        text += MQTT_BLOCK.format(host=broker[0], port=broker[1])
     text = text.replace("{workdir}", str(workdir))
     for name, port in ports.items():
         text = text.replace(f"{{{name}_port}}", str(port))
@@ -98,15 +135,16 @@ def render_config(workdir: Path, ports: dict[str, int]) -> Path:
     return path
 
 
-async def _demo(workdir: Path, duration: float | None) -> int:
-    sims = Simulators()
+async def _demo(workdir: Path, duration: float | None, mqtt: str | None) -> int:
+    sims = Simulators(log=workdir / "simulators.log")
     try:
         await sims.start(demo_simulators(workdir))
         ports = {
             "exam3": sims.port("exam3-oximeter"),
             "ehr": sims.port("ehr"),
         }
-        config_path = render_config(workdir, ports)
+        broker = await find_broker(mqtt)
+        config_path = render_config(workdir, ports, broker)
         drivers, outputs = load_drivers(), load_outputs()
         cfg = load_config(config_path, drivers=drivers.plugins, outputs=outputs.plugins)
         daemon = Daemon(cfg, drivers=drivers.plugins, outputs=outputs.plugins)
@@ -119,7 +157,13 @@ async def _demo(workdir: Path, duration: float | None) -> int:
             f"  oximeters send the EHR a summary every 15 s (a BP cuff would send each reading)\n"
             f"  exam2's patient takes the sensor off every 20 s, on a noisy cable;\n"
             f"  exam3 sits behind a simulated network serial server (socket://).\n"
-            f"  Ctrl-C stops.\n"
+            + (
+                f"  MQTT: publishing to {broker[0]}:{broker[1]}; watch with\n"
+                f"        vitalsd tail --host {broker[0]} --port {broker[1]} --site demo-clinic\n"
+                if broker
+                else "  MQTT: no broker on localhost:1883 (start mosquitto, or --mqtt HOST:PORT)\n"
+            )
+            + "  Ctrl-C stops.\n"
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -145,9 +189,9 @@ async def _demo(workdir: Path, duration: float | None) -> int:
         await sims.stop()
 
 
-def run_demo(*, workdir: str | None, duration: float | None) -> int:
+def run_demo(*, workdir: str | None, duration: float | None, mqtt: str | None = None) -> int:
     path = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="vitalsd-demo-"))
     path.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_demo(path.resolve(), duration))
+        return asyncio.run(_demo(path.resolve(), duration, mqtt))
     return 130

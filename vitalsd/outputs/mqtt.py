@@ -4,7 +4,9 @@ Every message goes through the durable outbox (destination = this output's name)
 ``handle`` returns, and a named sender task publishes it and deletes it on PUBACK, so a
 broker outage loses nothing. Device status is retained, and a retained gateway state is
 set online on connect and offline by the Last Will when the daemon dies. Topics are in
-``vitalsd.mqtt.topics``, payloads in ``vitalsd.mqtt.payload`` (schema in docs/).
+``vitalsd.mqtt.topics``, payloads in ``vitalsd.mqtt.payload`` (schema in docs/), or
+with ``payload_format = "fhir"`` FHIR R4 Observations from ``vitalsd.mqtt.fhir``; the
+optional Home Assistant discovery configs are in ``vitalsd.mqtt.discovery``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vitalsd.errors import OutputUnavailable
-from vitalsd.model import BusItem, DeviceNotice, DeviceStatus, Observation
+from vitalsd.model import BusItem, DeviceIdentity, DeviceNotice, DeviceStatus, Observation
 from vitalsd.mqtt.client import BrokerSettings, Connection, TlsFiles
+from vitalsd.mqtt.discovery import discovery_messages
+from vitalsd.mqtt.fhir import BpPairs, bp_panel_id, fhir_bp_panel, fhir_payload
 from vitalsd.mqtt.payload import (
     GatewayV1,
     encode,
@@ -39,6 +43,7 @@ _LOGGER = logging.getLogger(__name__)
 KIND_OBSERVATION = "mqtt.observation"
 KIND_STATUS = "mqtt.status"
 KIND_EVENT = "mqtt.event"
+KIND_DISCOVERY = "mqtt.discovery"
 
 
 class MqttTls(BaseModel):
@@ -75,8 +80,24 @@ class MqttOptions(OutputOptions):
     include_patient: bool = Field(
         default=False, description="put patient ids (never names) in observation payloads"
     )
+    payload_format: Literal["json", "fhir"] = Field(
+        default="json",
+        description="observation payloads: vitalsd JSON v1, or a FHIR R4 Observation",
+    )
+    homeassistant_discovery: bool = Field(
+        default=False, description="retained Home Assistant sensor configs per device"
+    )
+    discovery_prefix: str = Field(default="homeassistant", min_length=1)
     outbox_max_messages: int = Field(default=100_000, ge=1)
     outbox_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _discovery_reads_json(self) -> MqttOptions:
+        if self.homeassistant_discovery and self.payload_format != "json":
+            raise ValueError('homeassistant_discovery needs payload_format = "json"')
+        if self.homeassistant_discovery and not self.include_status:
+            raise ValueError("homeassistant_discovery needs include_status (its availability)")
+        return self
 
 
 def default_client_id(site_id: str) -> str:
@@ -97,6 +118,10 @@ class MqttOutput(Output):
         self.sender: Sender | None = None
         self.outbox: Outbox | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # Per device, the identity its discovery configs went out with: sent again when a
+        # later status knows more (make, model and serial arrive after connecting).
+        self._announced: dict[str, DeviceIdentity] = {}
+        self._bp_pairs = BpPairs()  # fhir: systolic + diastolic → the BP panel
 
     def broker_settings(self) -> BrokerSettings:
         o = self._opts
@@ -154,33 +179,51 @@ class MqttOutput(Output):
             "%s: publishing to %s under %s/", label, settings.peer, self.topics.site_prefix
         )
 
-    def _message(self, item: BusItem) -> tuple[str, str, bytes] | None:
-        """(kind, control id, outbox payload) for an item, or None when not published."""
-        site = self.env.site_id
+    def _messages(self, item: BusItem) -> list[tuple[str, str, bytes]]:
+        """(kind, control id, outbox payload) of each message an item publishes."""
+        site, o = self.env.site_id, self._opts
         if isinstance(item, Observation):
-            doc = observation_payload(item, site, include_patient=self._opts.include_patient)
             topic = self.topics.observation(item.context.location.room, item.device_id)
-            return KIND_OBSERVATION, item.id, pack(topic, encode(doc), retain=False)
+            if o.payload_format == "json":
+                payload = encode(observation_payload(item, site, include_patient=o.include_patient))
+                return [(KIND_OBSERVATION, item.id, pack(topic, payload, retain=False))]
+            payload = fhir_payload(item, site, include_patient=o.include_patient)
+            out = [(KIND_OBSERVATION, item.id, pack(topic, payload, retain=False))]
+            pair = self._bp_pairs.add(item)
+            if pair is not None:
+                panel = fhir_bp_panel(*pair, site, include_patient=o.include_patient)
+                out.append((KIND_OBSERVATION, bp_panel_id(*pair), pack(topic, panel, retain=False)))
+            return out
         if isinstance(item, DeviceStatus):
-            if not self._opts.include_status:
-                return None
+            if not o.include_status:
+                return []
+            out = []
+            if o.homeassistant_discovery and self._announced.get(item.device_id) != item.identity:
+                gateway = self.topics.gateway(o.gateway_room)
+                for topic, config in discovery_messages(
+                    item, self.topics, o.discovery_prefix, gateway
+                ):
+                    out.append((KIND_DISCOVERY, topic, pack(topic, config, retain=True)))
             topic = self.topics.status(item.location.room, item.device_id)
             data = pack(topic, encode(status_payload(item, site)), retain=True)
-            return KIND_STATUS, f"{item.device_id}@{item.since.isoformat()}", data
+            out.append((KIND_STATUS, f"{item.device_id}@{item.since.isoformat()}", data))
+            return out
         assert isinstance(item, DeviceNotice)
-        if not self._opts.include_events:
-            return None
+        if not o.include_events:
+            return []
         topic = self.topics.event(item.location.room, item.device_id)
         data = pack(topic, encode(event_payload(item, site)), retain=False)
-        return KIND_EVENT, f"{item.device_id}@{item.receive_time.isoformat()}", data
+        return [(KIND_EVENT, f"{item.device_id}@{item.receive_time.isoformat()}", data)]
 
     async def handle(self, item: BusItem) -> None:
-        message = self._message(item)
-        if message is None:
+        messages = self._messages(item)
+        if not messages:
             return
         assert self.outbox is not None
         assert self.sender is not None
-        await self.outbox.aput(self.env.name, *message)
+        await self.outbox.aput_many(self.env.name, messages)
+        if isinstance(item, DeviceStatus):
+            self._announced[item.device_id] = item.identity
         self.sender.wake()
 
     def health(self) -> OutputHealth:

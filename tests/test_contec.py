@@ -29,7 +29,8 @@ from drivers.serial.contec import (
 )
 from simulators.contec import ContecDevice, ContecSettings, SentPacket, old_packet, v7_realtime
 from simulators.faults import FaultInjector, FaultSettings
-from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort, stream
+from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort
+from tests.sim_harness import serving
 from vitalsd.links.serial import open_serial_link
 from vitalsd.model import (
     Condition,
@@ -168,15 +169,8 @@ class ListSink:
 @contextlib.asynccontextmanager
 async def running(port: Port, device: ContecDevice, plan: StreamPlan) -> AsyncIterator[str]:
     port.on_input = device.on_input
-    info = await port.open()
-    task = asyncio.create_task(stream(port, device.next_frame, plan), name="test contec sim")
-    try:
-        yield info.get("pty") or f"socket://{info['tcp']}"
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await port.close()
+    async with serving(port, device.next_frame, plan) as where:
+        yield where
 
 
 async def drive(

@@ -33,6 +33,7 @@ from simulators.masimo import (
     format_line,
 )
 from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort, stream
+from tests.sim_harness import serving
 from vitalsd.links.base import ByteLink
 from vitalsd.links.serial import open_serial_link
 from vitalsd.model import DriverReport, Measurement, Metric
@@ -137,15 +138,8 @@ class ListSink:
 
 @contextlib.asynccontextmanager
 async def running(port: Port, device: MasimoDevice, plan: StreamPlan) -> AsyncIterator[str]:
-    info = await port.open()
-    task = asyncio.create_task(stream(port, device.next_frame, plan), name="test sim stream")
-    try:
-        yield info.get("pty") or f"socket://{info['tcp']}"
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await port.close()
+    async with serving(port, device.next_frame, plan) as where:
+        yield where
 
 
 async def read_with_driver(link: ByteLink, until: Callable[[ListSink], bool]) -> ListSink:

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from drivers.serial import suntech
 from drivers.serial.suntech import SunTechAdvantageDriver, SunTechDecoder, SunTechOptions
-from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort, stream
+from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort
 from simulators.suntech import SunTechModule, SunTechPatient
+from tests.sim_harness import serving
 from vitalsd.links.serial import open_serial_link
 from vitalsd.model import (
     DeviceEvent,
@@ -171,15 +172,8 @@ class ListSink:
 async def running(port: Port, module: SunTechModule) -> AsyncIterator[str]:
     port.on_input = module.on_input
     module.send = port.write
-    info = await port.open()
-    task = asyncio.create_task(stream(port, module.next_frame, StreamPlan(rate=100)))
-    try:
-        yield info.get("pty") or f"socket://{info['tcp']}"
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await port.close()
+    async with serving(port, module.next_frame, StreamPlan(rate=100)) as where:
+        yield where
 
 
 async def drive(where: str, options: SunTechOptions, want: int) -> ListSink:

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from drivers.serial import suretemp
 from drivers.serial.suretemp import SureTempDecoder, SureTempModuleDriver, SureTempOptions
-from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort, stream
+from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort
 from simulators.suretemp import SureTempModule, SureTempSettings
+from tests.sim_harness import serving
 from vitalsd.links.serial import open_serial_link
 from vitalsd.model import (
     DeviceEvent,
@@ -161,15 +162,8 @@ def test_simulator_answers_the_published_commands_byte_for_byte() -> None:
 async def running(port: Port, module: SureTempModule) -> AsyncIterator[str]:
     port.on_input = module.on_input
     module.send = port.write
-    info = await port.open()
-    task = asyncio.create_task(stream(port, module.next_frame, StreamPlan(rate=100)))
-    try:
-        yield info.get("pty") or f"socket://{info['tcp']}"
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await port.close()
+    async with serving(port, module.next_frame, StreamPlan(rate=100)) as where:
+        yield where
 
 
 class ListSink:

@@ -17,18 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# hl7apy and lxml are dev dependencies: a missing one is a failed import, never a skip.
+import hl7apy
 import pytest
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.exceptions import HL7apyException
+from hl7apy.parser import parse_message
 
 from hl7.encoder import encode_oru
 from hl7.sample import KINDS, SAMPLE_SETTINGS, observations_for, sample_message, sample_report
 from hl7.settings import Hl7Settings
 from vitalsd.model import Context, DeviceIdentity, DeviceKind, Flag, Location, Metric, Patient, Unit
-
-hl7apy = pytest.importorskip("hl7apy")
-pytest.importorskip("lxml")
-from hl7apy.consts import VALIDATION_LEVEL  # noqa: E402
-from hl7apy.exceptions import HL7apyException  # noqa: E402
-from hl7apy.parser import parse_message  # noqa: E402
 
 PROFILE_XML = (
     Path(__file__).resolve().parents[2] / "shared" / "hl7" / "IHE_PCD-01_ORU_R01_profile.xml"
@@ -41,8 +40,10 @@ Validate = Callable[[str], None]
 
 @pytest.fixture(scope="session")
 def pcd01_profile(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    if not PROFILE_XML.exists():
-        pytest.skip(f"PCD-01 profile not found at {PROFILE_XML}")
+    assert PROFILE_XML.exists(), (
+        f"PCD-01 profile not found at {PROFILE_XML}: the project's shared/ folder must sit "
+        "beside the checkout"
+    )
     parser = shutil.which("hl7apy_profile_parser", path=str(Path(sys.executable).parent))
     assert parser, "hl7apy_profile_parser is installed with hl7apy"
     out = tmp_path_factory.mktemp("pcd01-profile")

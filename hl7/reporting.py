@@ -65,6 +65,8 @@ class ReportingOutput(Output):
         self._unsaved: list[_Pending] = []
         self._last_taken: str | None = None
         self._lock = asyncio.Lock()
+        # Set when a reading arrives, so a window shorter than the idle tick is honoured.
+        self._wake = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
         self._ids: IdAllocator | None = None
         self.outbox: Outbox | None = None
@@ -97,6 +99,7 @@ class ReportingOutput(Output):
             if item.id != self._last_taken:  # a retry by the bus is not a new reading
                 self._unsaved.extend(_Pending(r) for r in self.batcher.add(item, loop.time()))
                 self._last_taken = item.id
+                self._wake.set()
             await self._save()
 
     async def _windows(self) -> None:
@@ -104,7 +107,10 @@ class ReportingOutput(Output):
         while True:
             due = self.batcher.next_due()
             delay = 1.0 if due is None or self._unsaved else due - loop.time()
-            await asyncio.sleep(max(0.0, min(delay, 1.0)))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, min(delay, 1.0))):
+                    await self._wake.wait()
+            self._wake.clear()
             async with self._lock:
                 self._unsaved.extend(_Pending(r) for r in self.batcher.due(loop.time()))
                 with contextlib.suppress(OutputUnavailable):  # logged; tried again in 1 s

@@ -222,6 +222,13 @@ class MasimoAscii1Decoder(LineDecoder):
             raise LineRejected(f"EXC has {exc_width} digits beside a {alarm_width}-digit ALARM")
         if alarm_width == 6 and "EXC1" not in tok:
             raise LineRejected("colour-firmware line without EXC1 (cut short?)")
+        # Every model sends SPO2 and BPM, and PI whenever SpO2 has digits. A line missing
+        # one of them lost bytes in the middle (an overrun can splice "SPO2=0" onto
+        # "60% ..." and read as 60 %): reject it rather than trust what is left.
+        if "SPO2" not in tok or "BPM" not in tok:
+            raise LineRejected("SPO2 or BPM missing (bytes lost mid-line?)")
+        if "PI" not in tok and tok["SPO2"][1:2] != "-":
+            raise LineRejected("PI missing beside an SpO2 value (bytes lost mid-line?)")
         spo2 = _value(_SPO2, tok.get("SPO2"), "SPO2")
         bpm = _value(_BPM, tok.get("BPM"), "BPM")
         pi = _value(_PI, tok.get("PI"), "PI")

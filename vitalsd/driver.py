@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vitalsd.errors import DeviceTimeout
+from vitalsd.errors import DeviceError, DeviceTimeout
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import DeviceKind, DriverReport, Transport
 
 if TYPE_CHECKING:
     from vitalsd.links.base import ByteLink
+    from vitalsd.links.gatt import BleLink
 
 D = TypeVar("D", bound="Decoder")
 
@@ -113,3 +114,12 @@ class Driver(ABC):
                 ) from None
             for report in decoder.feed(data):
                 self.sink.put(report)
+
+    async def run_ble(self, link: BleLink) -> None:
+        """Serve one BLE device (drivers with ``Transport.BLE``).
+
+        Wait for the device's advertisement, connect, run the session; return normally
+        when the device ended a complete session (the supervisor then waits for the next
+        advertisement at once, without backoff); raise ``DeviceError`` on a failure.
+        """
+        raise DeviceError(f"{self.name} has no BLE support")

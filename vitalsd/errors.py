@@ -77,6 +77,37 @@ class DeviceRejected(DeviceError):
         self.code = code
 
 
+class DeviceDisconnected(LinkError):
+    """The device ended the connection (for BLE cuffs the normal end of a session)."""
+
+
+class BleGattError(LinkError):
+    """A GATT operation failed with an ATT or profile error code."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BlePairingError(LinkError):
+    """Pairing or bonding with a BLE device failed (wrong mode, bond held elsewhere)."""
+
+
+# --- context (who and where) ---------------------------------------------------------
+
+
+class ContextError(VitalsdError):
+    """A patient/room association request cannot be applied."""
+
+
+class ContextRejected(ContextError):
+    """An association request is malformed or names an unknown room or device."""
+
+
+class ContextSourceError(ContextError):
+    """A context source (scanner, ADT listener) failed; it is restarted with backoff."""
+
+
 # --- outputs -------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -184,21 +184,61 @@ class Location:
     bed: str | None = None
 
 
+class Sex(StrEnum):
+    """Administrative sex, HL7 table 0001 (PID-8)."""
+
+    FEMALE = "F"
+    MALE = "M"
+    OTHER = "O"
+    UNKNOWN = "U"
+    AMBIGUOUS = "A"
+    NOT_APPLICABLE = "N"
+
+
 @dataclass(frozen=True, slots=True)
 class Patient:
-    """The patient the room or device is associated with (filled by a later stage)."""
+    """The patient the room or device is associated with (set by the context store)."""
 
     id: str
     assigning_authority: str | None = None
     family_name: str | None = None
     given_name: str | None = None
     visit_number: str | None = None
+    birth_date: date | None = None  # PID-7; also picks the plausibility age band
+    sex: Sex | None = None  # PID-8
+
+
+class AssociationScope(StrEnum):
+    ROOM = "room"  # every device in the room (and bed, when the association names one)
+    DEVICE = "device"  # one device only; wins over a room association
+
+
+@dataclass(frozen=True, slots=True)
+class Association:
+    """Who a room or device belongs to right now, since when, and who said so."""
+
+    patient: Patient
+    scope: AssociationScope
+    location: Location  # the room (and bed) for ROOM scope; the device's for DEVICE
+    device_id: str | None  # set for DEVICE scope
+    source: str  # "api", "barcode", "hl7_adt", ... (the context source's name)
+    since: datetime  # aware; readings taken before this never go to this patient
+    expires: datetime | None = None
+    reference: str | None = None  # what started it: ADT MSH-10, scan id, API request id
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
+    """The room, and the patient when one is associated (never guessed).
+
+    ``unassociated_reason`` says why a reading carries no patient although it could have
+    (a stored record older than the association, an unset clock, ...); None otherwise.
+    """
+
     location: Location = field(default_factory=Location)
     patient: Patient | None = None
+    association: Association | None = None
+    unassociated_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

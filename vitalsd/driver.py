@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalsd.errors import DeviceError, DeviceTimeout
 from vitalsd.links.base import SerialSettings
+from vitalsd.links.gatt import BleTarget
 from vitalsd.model import DeviceKind, DriverReport, Transport
 
 if TYPE_CHECKING:
@@ -75,6 +76,9 @@ class Driver(ABC):
     transports: ClassVar[frozenset[Transport]]
     options_model: ClassVar[type[DriverOptions]] = DriverOptions
     serial_defaults: ClassVar[SerialSettings] = SerialSettings()
+    ble_advertised: ClassVar[tuple[BleTarget, ...]] = ()
+    """Advertisements this driver serves (service and/or name pattern), for ``vitalsd
+    scan`` and for BLE entries that give only an address."""
     api_version: ClassVar[int] = DRIVER_API_VERSION
 
     def __init__(self, options: DriverOptions, sink: DeviceSink) -> None:

@@ -1,9 +1,10 @@
 """Datascope Accutorr 3 PC interface: golden vector, simulator, driver end to end.
 
 Vector: shared/reference/serial-protocols.md §9, Accutorr 3 service manual p.1-53
-example ``P:--,85,120, 45, 80,000,010,000, 5`` (decoded in the documented field order;
-its mean of 45 below a diastolic of 80 is the manual's, plausibility is normalization's
-job). Other lines are derived from the documented grammar.
+example ``P:--,85,120, 45, 80,000,010,000, 5`` (decoded in the documented field order:
+its mean of 45 below a diastolic of 80 is the manual's, and puts that order in doubt, so
+the driver reports it and charts no pressure). Other lines are derived from the
+documented grammar.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from drivers.serial.accutorr3 import Accutorr3Decoder, Accutorr3Driver, Accutorr
 from simulators.accutorr3 import Accutorr3Monitor, AccutorrSettings, patient_line
 from simulators.serial_port import Port, PtyPort, StreamPlan, TcpPort, stream
 from vitalsd.links.serial import open_serial_link
-from vitalsd.model import DeviceEvent, DeviceIdentity, DriverReport, Measurement, Metric, Unit
+from vitalsd.model import (
+    DeviceEvent,
+    DeviceIdentity,
+    DriverReport,
+    EventSeverity,
+    Measurement,
+    Metric,
+    Unit,
+)
 
 DEADLINE_S = 30.0
 MANUAL = b"P:--,85,120, 45, 80,000,010,000, 5\r\n"
@@ -40,12 +49,24 @@ def test_manual_example_byte_by_byte_after_banner_and_prompt() -> None:
     assert out == [
         IDENTITY,
         DeviceEvent("status", "status bytes 000,010,000", device_code="000,010,000"),
+        DeviceEvent(
+            "nibp_inconsistent",
+            "NIBP not charted: mean 45 is not between diastolic 80 and systolic 120 "
+            "(field order in doubt)",
+            severity=EventSeverity.WARNING,
+        ),
+    ]
+    assert d.errors == 1
+
+
+def test_consistent_nibp_in_the_documented_order_is_charted() -> None:
+    out = decoder().feed(b"P:--,85,120, 93, 80,000,010,000, 5\r\n")
+    assert [m for m in out if isinstance(m, Measurement)] == [
         Measurement(Metric.BP_SYSTOLIC, Decimal(120), Unit.MMHG, group="g1"),
         Measurement(Metric.BP_DIASTOLIC, Decimal(80), Unit.MMHG, group="g1"),
-        Measurement(Metric.BP_MEAN, Decimal(45), Unit.MMHG, group="g1"),
+        Measurement(Metric.BP_MEAN, Decimal(93), Unit.MMHG, group="g1"),
         Measurement(Metric.PULSE_RATE_NIBP, Decimal(85), Unit.PER_MIN, group="g1"),
     ]
-    assert d.errors == 0
 
 
 def test_nibp_reported_once_spo2_every_poll() -> None:
@@ -90,7 +111,8 @@ def test_negative_vectors(line: bytes) -> None:
     d = decoder()
     assert d.feed(line) == []
     assert d.errors == 1
-    assert len(d.feed(MANUAL)) == 6  # the next good line still decodes
+    good = b"P:--,85,120, 93, 80,000,010,000, 5\r\n"
+    assert len(d.feed(good)) == 6  # the next good line still decodes
 
 
 @settings(max_examples=150, deadline=None)

@@ -13,7 +13,10 @@ The ``P`` reply, comma-separated, unused fields ``--``, space- or zero-padded:
       since the last NIBP
 
 With no checksum a record is used only when all nine fields have their documented
-shape. The NIBP stays on the screen (and in every reply) until the next one: it is
+shape, and an NIBP only when its mean lies between its diastolic and systolic: the
+manual's example above does not (mean 45, diastolic 80), so the documented order of
+those two fields is in doubt and an inconsistent reply is reported, never charted.
+The NIBP stays on the screen (and in every reply) until the next one: it is
 reported when it first appears and when it changes, and an NIBP already older than
 ``max_nibp_age`` minutes when first seen is not reported (its time is unknown).
 The status-byte bit tables are not in the reference: they are reported verbatim, as an
@@ -40,6 +43,7 @@ from vitalsd.model import (
     DeviceIdentity,
     DeviceKind,
     DriverReport,
+    EventSeverity,
     Measurement,
     Metric,
     Transport,
@@ -51,8 +55,19 @@ _LOGGER = logging.getLogger(__name__)
 
 BANNER = b"ACCUTORR PC Interface is ready"
 PROMPT = b">"
-_FIELD = re.compile(r" *(\d{1,3}|--)")
+# Field widths, from the manual's example "P:--,85,120, 45, 80,000,010,000, 5": SpO2 and
+# pulse printed as they are ("85", never " 85"; a single digit padded to 2 at most), the
+# three NIBP values right-justified in 3 ("120", " 45", " 80"), status bytes 3 digits,
+# minutes right-justified in 2 (" 5"); "--" when unused. The manual's text speaks of
+# 3-digit fields, so zero-padded 3-digit numbers ("085") are accepted too. The reply has
+# no checksum, so these widths are its only guard: a byte lost inside " 45" leaves " 5"
+# or "45", which the widths reject, as they reject a 2-character number with a leading
+# zero ("100" -> "00"). A lost digit that leaves another well-formed number ("100" ->
+# "10") cannot be detected.
+_WIDE2 = re.compile(r"--| \d|[1-9]\d{1,2}|\d{3}")  # SpO2, pulse, minutes: 2 wide or more
+_WIDE3 = re.compile(r"--|  \d| [1-9]\d|\d{3}")  # systolic, mean, diastolic: 3 wide
 _STATUS = re.compile(r"\d{3}")
+_LAYOUT = (_WIDE2, _WIDE2, _WIDE3, _WIDE3, _WIDE3, _STATUS, _STATUS, _STATUS, _WIDE2)
 FIELDS = 9
 
 
@@ -77,11 +92,12 @@ def parse_patient(line: bytes) -> list[int | None]:
     if len(parts) != FIELDS:
         raise RecordRejected(f"{len(parts)} fields, expected {FIELDS}")
     values: list[int | None] = []
-    for i, part in enumerate(parts):
-        m = _FIELD.fullmatch(part)
-        if m is None or (5 <= i <= 7 and not _STATUS.fullmatch(m.group(1))):
+    for i, (part, layout) in enumerate(zip(parts, _LAYOUT, strict=True)):
+        if not layout.fullmatch(part):
             raise RecordRejected(f"field {i + 1} malformed: {part!r}")
-        values.append(None if m.group(1) == "--" else int(m.group(1)))
+        values.append(None if part == "--" else int(part))
+    if values[0] is not None and values[0] > 100:
+        raise RecordRejected(f"SpO2 {values[0]} above 100")
     return values
 
 
@@ -152,7 +168,20 @@ class Accutorr3Decoder(Decoder):
         )
         self._nibp, self._minutes = nibp, minutes
         fresh = not first or (minutes is not None and minutes <= self._max_age)
-        if new and fresh and sys_ and dia and mean:
+        if new and fresh and sys_ and dia and mean and not dia < mean < sys_:
+            # A mean pressure lies between diastolic and systolic by definition. The
+            # manual's own example (mean 45, diastolic 80) breaks that, so the documented
+            # field order is in doubt: chart nothing rather than swapped pressures.
+            self._rejected += 1
+            out.append(
+                DeviceEvent(
+                    "nibp_inconsistent",
+                    f"NIBP not charted: mean {mean} is not between diastolic {dia} and "
+                    f"systolic {sys_} (field order in doubt)",
+                    severity=EventSeverity.WARNING,
+                )
+            )
+        elif new and fresh and sys_ and dia and mean:
             group = next(self._groups)
             for metric, value in (
                 (Metric.BP_SYSTOLIC, sys_),

@@ -45,11 +45,14 @@ _MAX_LINE = 128
 _LINE_END = re.compile(rb"[\r\n]")
 _TIME = re.compile(r"(\d{2}):(\d{2})")
 _DATE = re.compile(r"(\d{2})/(\d{2})/(\d{2})")
-_NUMBER = re.compile(r"\d{1,3}\.\d")
+# Numbers are not zero-padded (21.5, 132.3lb, 0.0lb): a leading zero before another
+# digit is a number that lost its first digit ("100.5lb" -> "00.5lb"). Inches are the
+# exception, always two digits (5'03.0").
+_NUMBER = re.compile(r"(?:0|[1-9]\d{0,2})\.\d")
 _MISSING = re.compile(r"-*")
 _FEET_INCHES = re.compile(r"(\d)['\u2019](\d{2}\.\d)[\"\u201d]")
-_CM = re.compile(r"(\d{2,3}\.\d) ?cm")
-_WEIGHT = re.compile(r"(\d{1,4}\.\d{1,2}) ?(lb|kg)")
+_CM = re.compile(r"([1-9]\d{1,2}\.\d) ?cm")
+_WEIGHT = re.compile(r"((?:0|[1-9]\d{0,3})\.\d{1,2}) ?(lb|kg)")
 # A record starts with HH:MM, — where to resync inside a line that junk was glued to.
 _RECORD_START = re.compile(r"\d{2}:\d{2},")
 _TWELVE = Decimal(12)
@@ -77,7 +80,9 @@ def parse_record(line: bytes) -> tuple[datetime, list[Measurement]]:
     fields = text.split(",")
     if len(fields) != 5:
         raise RecordRejected(f"{len(fields)} fields, expected 5")
-    time_text, date_text, bmi_text, height_text, weight_text = (f.strip() for f in fields)
+    # Fields are not stripped: the record has no spaces, and a digit at a field's edge
+    # turned into a space by line noise must not leave a shorter number behind.
+    time_text, date_text, bmi_text, height_text, weight_text = fields
     t, d = _TIME.fullmatch(time_text), _DATE.fullmatch(date_text)
     if t is None or d is None:
         raise RecordRejected("time or date malformed")
@@ -99,6 +104,9 @@ def parse_record(line: bytes) -> tuple[datetime, list[Measurement]]:
         fi = _FEET_INCHES.fullmatch(height_text)
         cm = _CM.fullmatch(height_text)
         if fi is not None:
+            if Decimal(fi[2]) >= _TWELVE:
+                # 5'13.0" is no height: two records spliced inside the inches.
+                raise RecordRejected(f"height field has 12 inches or more: {height_text!r}")
             inches = Decimal(fi[1]) * _TWELVE + Decimal(fi[2])
             values.append(Measurement(Metric.BODY_HEIGHT, inches, Unit.INCH, when, group=group))
         elif cm is not None:

@@ -12,16 +12,17 @@ every 2 s; column headings again every 25 lines or when a header value changes:
 
 Values are ``---`` when missing; ``*`` marks one outside its alarm limit. Status is zero
 or more two-letter codes. Column spacing on the wire is not published byte-exactly, so
-fields are split on whitespace, the 18-character time stamp first (as OpenICE does).
-There is no checksum: a line is used only when every field has its shape. The baud rate
-is menu-selectable and its value was not found in the public pages: 9600 8N1 is an
-assumption (override in config).
+fields are split on runs of spaces, the 18-character time stamp first (as OpenICE does).
+There is no checksum: a line is used only when every field has its shape and every value
+is in the device's measurement range. The baud rate is menu-selectable and its value was
+not found in the public pages: 9600 8N1 is an assumption (override in config).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -56,9 +57,10 @@ _OTHER_LINES = (
     re.compile(r"\s+(\w+)\s+(\d+)SAT-S\s+SPO2 RESP MODE: (\w+).*"),
     re.compile(r"\s*Command\?|NPB-595\s+Interactive Mode|\s*\d\) [A-Za-z ]+"),
 )
+# Columns are separated by spaces only: a tab or other control byte is line noise.
 _DATA = re.compile(
     r"(\d{2})-([A-Z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2})"
-    r"\s+(\d{1,3}\*?|---)\s+(\d{1,3}\*?|---)\s+(\d{1,3}\*?|---)((?:\s+[A-Z]{2})*)\s*"
+    r" +(\d{1,3}\*?|---) +(\d{1,3}\*?|---) +(\d{1,3}\*?|---)((?: +[A-Z]{2})*) *"
 )
 _MONTHS = {
     m: i
@@ -94,11 +96,38 @@ class LineRejected(FramingError):
     """A line that is neither a header nor a well-formed data line."""
 
 
+# Measurement ranges of the Nellcor family (N-560 operator's manual p.97: "SpO2 1% to
+# 100%, pulse rate 0 and 20 to 250 bpm"; the same in the Nellcor respiratory addendum).
+# PA has no published range (the NPB-290 trend example prints 150); it is only shaped.
+_IN_RANGE: tuple[tuple[str, Callable[[int], bool]], ...] = (
+    ("SpO2", lambda v: 1 <= v <= 100),
+    ("BPM", lambda v: v == 0 or 20 <= v <= 250),
+    ("PA", lambda v: True),
+)
+
+
 def _value(text: str) -> tuple[Decimal | None, bool]:
     """The number (None for ``---``) and whether ``*`` (outside alarm limit) was set."""
     star = text.endswith("*")
     digits = text.rstrip("*")
     return (None if digits == "---" else Decimal(digits)), star
+
+
+def _check_fields(fields: list[str]) -> None:
+    """Reject numbers no Nellcor prints: a byte lost inside "100" must not chart 0 or 00.
+
+    No checksum guards the line, and the digits are not zero-padded (every published line
+    prints "50", never "050"), so a leading zero is a number that lost its first digit.
+    A lost digit that leaves a number in range ("100" -> "10") cannot be told apart.
+    """
+    for text, (name, in_range) in zip(fields, _IN_RANGE, strict=True):
+        digits = text.rstrip("*")
+        if digits == "---":
+            continue
+        if len(digits) > 1 and digits[0] == "0":
+            raise LineRejected(f"{name} {digits!r}: leading zero (digit lost?)")
+        if not in_range(int(digits)):
+            raise LineRejected(f"{name} {digits} out of the device's range")
 
 
 def parse_data(text: str) -> tuple[datetime, list[str], tuple[str, ...]]:
@@ -115,7 +144,9 @@ def parse_data(text: str) -> tuple[datetime, list[str], tuple[str, ...]]:
         when = datetime(full_year, _MONTHS[mon], int(day), int(hour), int(minute), int(second))  # noqa: DTZ001 - device clock
     except ValueError:
         raise LineRejected("impossible date or time") from None
-    return when, [m[7], m[8], m[9]], tuple(m[10].split())
+    fields = [m[7], m[8], m[9]]
+    _check_fields(fields)
+    return when, fields, tuple(m[10].split())
 
 
 class NellcorDecoder(LineDecoder):

@@ -60,8 +60,10 @@ _REPLY = re.compile(
     r"(?P<status>[ZOUETI ])(?P<range>[1-9])(?P<mode>[GTNgn])(?P<motion>[M ]) "
     r"(?P<weight>.{10})(?P<unit>lb |kg |oz |g  )"
 )
-# Right-justified, with an optional sign and decimal point: "     5.025", "   -12.40 ".
-_WEIGHT = re.compile(r" *[-+]?(\d+\.?\d*|\.\d+)")
+# Right-justified, with an optional sign and decimal point: "     5.025", "    -12.40".
+# Digits before and after the point, and no leading zero (the field is space-padded):
+# ".025", "5." or "012.40" is a number that lost or gained a byte.
+_WEIGHT = re.compile(r" *[-+]?(0|[1-9]\d*)(\.\d+)?")
 _ABOUT = re.compile(r"(?P<key>[A-Z]{2,4}):(?P<value>[ -~]*)")
 
 _UNITS = {"lb": Unit.LB, "kg": Unit.KG, "g": Unit.G}

@@ -103,6 +103,10 @@ class ReportBatcher:
     def next_due(self) -> float | None:
         return min((h.due for h in self._held.values()), default=None)
 
+    def held(self) -> list[Observation]:
+        """Every reading held right now (what would be lost if it lived only here)."""
+        return [obs for h in self._held.values() for obs in h.report()]
+
     def drain(self) -> list[Report]:
         """Everything held, as reports (on shutdown: nothing accepted is lost)."""
         out = [h.report() for h in self._held.values()]

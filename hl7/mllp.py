@@ -3,10 +3,11 @@
 Frame = 0x0B + message + 0x1C 0x0D (reference/hl7-pcd01.md §4.1). The reader is lenient:
 bytes between frames (a stray CR/LF, junk) are skipped up to the next 0x0B, and a frame
 torn by a new start block is discarded. The client keeps one connection, has one message
-in flight, and matches the answer on MSA-2 == MSH-10: an ACK for another control id is a
-late answer to an earlier send and is ignored. After a timeout or anything unreadable the
-connection is closed, so a late ACK can never be taken for the next message's (Mirth
-#1441/#2070).
+in flight (``exchange``), and matches the answer on MSA-2 == MSH-10: an ACK for another
+control id is a late answer to an earlier send and is ignored. After a timeout or anything
+unreadable the connection is closed, so a late ACK can never be taken for the next
+message's (Mirth #1441/#2070). ``send`` and ``next_ack`` are the two halves, for a sender
+that keeps several messages in flight with an engine that accepts it (``hl7.delivery``).
 """
 
 from __future__ import annotations
@@ -175,20 +176,57 @@ class MllpClient:
             await self.close()
             raise MllpConnectionError(f"connection to {self.peer} lost: {err}") from err
 
-    async def _await_ack(self, control_id: str) -> Ack:
+    async def send(self, message: bytes) -> None:
+        """Write one framed message (connecting first if needed); no waiting for its ACK."""
+        await self.connect()
+        assert self._writer is not None
+        try:
+            self._writer.write(frame(message))
+            if self._writer.transport.get_write_buffer_size() > 256 * 1024:
+                await self._writer.drain()  # a peer that stopped reading: do not buffer on
+        except (OSError, EOFError) as err:
+            await self.close()
+            raise MllpConnectionError(f"connection to {self.peer} lost: {err}") from err
+
+    async def next_ack(self, timeout: float) -> Ack:
+        """The next acknowledgement on the connection, whichever message it answers.
+
+        Raises ``MllpError`` (and closes the connection) on timeout, a lost connection or
+        an unreadable answer, as ``exchange`` does.
+        """
+        if self._reader is None or self._writer is None:
+            raise MllpConnectionError(f"not connected to {self.peer}")
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()
+                return await self._read_ack()
+        except TimeoutError:
+            await self.close()
+            raise MllpTimeout(f"no ACK from {self.peer} within {timeout:g} s") from None
+        except MllpError:
+            await self.close()
+            raise
+        except (OSError, EOFError) as err:
+            await self.close()
+            raise MllpConnectionError(f"connection to {self.peer} lost: {err}") from err
+
+    async def _read_ack(self) -> Ack:
         assert self._reader is not None
+        while not self._frames:
+            data = await self._reader.read(65536)
+            if not data:
+                raise MllpConnectionError(f"{self.peer} closed the connection")
+            self._frames.extend(self._deframer.feed(data))
+        body = self._frames.pop(0)
+        try:
+            return parse_ack(body)
+        except AckError as err:
+            # Unparseable: the outcome is unknown, same as a timeout (§4.3).
+            raise MllpTimeout(f"unreadable answer from {self.peer}: {err}") from err
+
+    async def _await_ack(self, control_id: str) -> Ack:
         while True:
-            while not self._frames:
-                data = await self._reader.read(65536)
-                if not data:
-                    raise MllpConnectionError(f"{self.peer} closed the connection")
-                self._frames.extend(self._deframer.feed(data))
-            body = self._frames.pop(0)
-            try:
-                ack = parse_ack(body)
-            except AckError as err:
-                # Unparseable: the outcome is unknown, same as a timeout (§4.3).
-                raise MllpTimeout(f"unreadable answer from {self.peer}: {err}") from err
+            ack = await self._read_ack()
             if ack.control_id == control_id:
                 return ack
             _LOGGER.warning(

@@ -94,6 +94,13 @@ class Hl7Options(ReportOptions):
     )
     retry_initial: float = Field(default=1.0, gt=0, description="first resend delay, seconds")
     retry_max: float = Field(default=60.0, gt=0, description="longest resend delay, seconds")
+    window: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="messages in flight before their ACKs; > 1 only for an engine that "
+        "accepts pipelining and answers in order (see hl7.delivery)",
+    )
     outbox_max_messages: int = Field(default=100_000, ge=1)
     outbox_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 

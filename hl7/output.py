@@ -1,8 +1,11 @@
 """The ``hl7`` output: ORU^R01 reports through the durable outbox to an MLLP receiver.
 
-``handle`` returns once the report's message is committed to the outbox; a named sender
-task drains the outbox to the receiver under the ACK policy (``hl7.delivery``). Nothing
-leaves the outbox without a positive ACK, so a restart just carries on where it was.
+``handle_many`` returns once the messages of the reports its observations complete are
+committed to the outbox — a burst from the bus in one transaction — and the readings still
+held for a report (an oximeter summary, a blood-pressure group) are committed with them in
+the outbox's ``held`` table, so kill -9 loses neither. A named sender task drains the
+outbox to the receiver under the ACK policy (``hl7.delivery``). Nothing leaves the outbox
+without a positive ACK, so a restart just carries on where it was.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from hl7.batching import ReportBatcher
 from hl7.delivery import DeliveryPolicy, Sender
 from hl7.mllp import MllpClient, MllpPeer, client_ssl_context
 from hl7.options import Hl7Options
-from hl7.reporting import ORU_KIND, Encoded, ReportingOutput
+from hl7.reporting import ORU_KIND, Encoded, HeldChanges, ReportingOutput
 from vitalsd.outbox import OutboxLimits
 from vitalsd.output import OutputEnvironment, OutputHealth, OutputOptions
 
@@ -27,6 +30,7 @@ class Hl7Output(ReportingOutput):
     name: ClassVar[str] = "hl7"
     summary: ClassVar[str] = "HL7 v2 ORU^R01 (IHE PCD-01) over MLLP, through a durable outbox"
     options_model: ClassVar[type[OutputOptions]] = Hl7Options
+    holds_durably: ClassVar[bool] = True
 
     def __init__(self, options: OutputOptions, env: OutputEnvironment) -> None:
         assert isinstance(options, Hl7Options)
@@ -69,11 +73,13 @@ class Hl7Output(ReportingOutput):
             retry_on_content_error=o.retry_on_content_error,
             backoff_initial=min(o.retry_initial, o.retry_max),
             backoff_max=o.retry_max,
+            window=o.window,
         )
         self.sender = Sender(outbox, self.env.name, MllpClient(self._peer()), policy)
         self._sender_task = asyncio.create_task(
             self.sender.run(), name=f"vitalsd.hl7[{self.env.name}].sender"
         )
+        await self.restore_held(await outbox.aheld(self.env.name))
         self.start_timer()
         waiting = await self._waiting()
         _LOGGER.info(
@@ -106,12 +112,20 @@ class Hl7Output(ReportingOutput):
         return sum(s.pending for s in stats if s.destination == self.env.name)
 
     async def store(self, messages: list[Encoded]) -> None:
+        await self.store_with_held(messages, HeldChanges([], []))
+
+    async def store_with_held(self, messages: list[Encoded], held: HeldChanges) -> list[int]:
         assert self.outbox is not None
         assert self.sender is not None
-        await self.outbox.aput_many(
-            self.env.name, [(ORU_KIND, m.control_id, m.payload) for m in messages]
+        _ids, held_ids = await self.outbox.acommit(
+            self.env.name,
+            [(ORU_KIND, m.control_id, m.payload) for m in messages],
+            hold=held.hold,
+            release=held.release,
         )
-        self.sender.wake()
+        if messages:
+            self.sender.wake()
+        return held_ids
 
     async def close(self) -> None:
         await self.close_reports()

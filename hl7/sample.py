@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
 from hl7.encoder import encode_oru
@@ -24,6 +24,7 @@ from vitalsd.model import (
     Metric,
     Observation,
     Patient,
+    Sex,
     Unit,
 )
 from vitalsd.normalize import DeviceProfile, Normalizer
@@ -34,7 +35,12 @@ SAMPLE_SETTINGS = Hl7Settings(
     sending_application="VITALSD^0123456789ABCDEF^EUI-64", sending_facility="CLINIC_A"
 )
 SAMPLE_PATIENT = Patient(
-    id="MRN12345", assigning_authority="HOSP", family_name="DOE", given_name="JANE"
+    id="MRN12345",
+    assigning_authority="HOSP",
+    family_name="DOE",
+    given_name="JANE",
+    birth_date=date(1970, 1, 1),
+    sex=Sex.FEMALE,
 )
 SAMPLE_LOCATION = Location(facility="HOSP", point_of_care="CLINIC_A", room="EXAM03")
 _CUFF_ZONE = timezone(timedelta(hours=-5))  # §2.3 (a): the cuff's clock runs on local time

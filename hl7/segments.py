@@ -100,7 +100,10 @@ def pid(patient: Patient | None, settings: Hl7Settings, namespace: str) -> str:
         pid5 = f"{escape(patient.family_name or '')}^{escape(patient.given_name or '')}^^^^^L"
     else:
         pid5 = "^^^^^^U"  # §1.4: name type U with empty components when no name is known
-    return f"PID|||{pid3}||{pid5}"
+    # PID-6 empty, PID-7 birth date (DT, day precision), PID-8 sex (Table 0001), when known
+    dob = f"{patient.birth_date:%Y%m%d}" if patient.birth_date is not None else ""
+    sex = patient.sex.value if patient.sex is not None else ""
+    return f"PID|||{pid3}||{pid5}||{dob}|{sex}".rstrip("|")
 
 
 def pv1(location: Location, patient: Patient | None, settings: Hl7Settings) -> str:

@@ -103,15 +103,18 @@ TIME_SYNC_PROTOCOLS: MappingProxyType[str, str] = MappingProxyType(
 # OBR-4 (§1.5, TF-2 §E.1.2 and every §2.3 message)
 SERVICE_ID = "182777000^monitoring of patient^SCT"
 
-# OBX-8 (§1.6, HL7 Table 0078): what a reviewer must see before charting. The order of
-# this mapping is the order of the repetitions.
+# OBX-8 (§1.6; IHE PCD TF-2 Rev 8 §B.8, OBX-8 tables B.8.5-5 and B.8.5-6): what a reviewer
+# must see before charting. H/L are HL7 Table 0078; "A" there is for non-numeric results
+# only, so a numeric value vitalsd or the device doubts is QUES (11073 MeasurementStatus
+# "questionable", which the TF pairs with OBX-11 R): sent as it was read, never altered.
+# The order of this mapping is the order of the repetitions.
 ABNORMAL_FLAGS: MappingProxyType[Flag, str] = MappingProxyType(
     {
         Flag.ALARM_HIGH: "H",
         Flag.ALARM_LOW: "L",
-        Flag.IMPLAUSIBLE: "A",
-        Flag.MEASUREMENT_ERROR: "A",
-        Flag.ARTIFACT: "A",
+        Flag.IMPLAUSIBLE: "QUES",
+        Flag.MEASUREMENT_ERROR: "QUES",
+        Flag.ARTIFACT: "QUES",
     }
 )
 

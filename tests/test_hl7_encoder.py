@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from vitalsd.model import (
     Metric,
     Observation,
     Patient,
+    Sex,
     Unit,
 )
 
@@ -119,7 +120,6 @@ def field(message: str, segment: str, n: int, occurrence: int = 0) -> str:
 
 # --- golden comparisons ----------------------------------------------------------------
 
-_NO_DOB_SEX = {("PID", 0, 7), ("PID", 0, 8)}  # the data model carries no birth date or sex
 # §2.3 shows the device clock as read at the moment of receipt; vitalsd only knows the
 # device clock through the stamps on its readings, so the TIME_ABS row pairs the reading's
 # stamp with the time vitalsd received it (see docs/interface-spec.md, "Time").
@@ -127,10 +127,10 @@ _TIME_ABS = ("OBX", 2, 5)
 DEVIATIONS: dict[str, set[tuple[str, int, int]]] = {
     # §2.3 (a) puts 10:30:00 in OBR-7 though every reading is from 10:29:55; vitalsd
     # states the earliest reading's time there.
-    "bp": _NO_DOB_SEX | {_TIME_ABS, ("OBR", 0, 7)},
-    "spo2": _NO_DOB_SEX,
-    "temp": _NO_DOB_SEX | {_TIME_ABS},
-    "weight": _NO_DOB_SEX | {_TIME_ABS},
+    "bp": {_TIME_ABS, ("OBR", 0, 7)},
+    "spo2": set(),
+    "temp": {_TIME_ABS},
+    "weight": {_TIME_ABS},
     "unassociated": set(),
 }
 
@@ -187,9 +187,25 @@ def test_unassociated_reference_message_byte_for_byte() -> None:
     assert _encode_golden_case("unassociated") == GOLDEN["unassociated"]
 
 
-def test_oximeter_reference_message_byte_for_byte_but_for_dob_and_sex() -> None:
-    expected = GOLDEN["spo2"].replace("DOE^JANE^^^^^L||19700101|F", "DOE^JANE^^^^^L")
-    assert sample_message("spo2") == expected
+def test_oximeter_reference_message_byte_for_byte() -> None:
+    assert sample_message("spo2") == GOLDEN["spo2"]
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "sex", "pid"),
+    [
+        (date(1970, 1, 1), Sex.FEMALE, "PID|||MRN9^^^HOSP^MR||^^^^^^U||19700101|F"),
+        (None, Sex.UNKNOWN, "PID|||MRN9^^^HOSP^MR||^^^^^^U|||U"),
+        (date(2024, 12, 31), None, "PID|||MRN9^^^HOSP^MR||^^^^^^U||20241231"),
+        (None, None, "PID|||MRN9^^^HOSP^MR||^^^^^^U"),
+    ],
+)
+def test_birth_date_and_sex_go_in_pid_7_and_8_when_known(
+    birth_date: date | None, sex: Sex | None, pid: str
+) -> None:
+    patient = Patient("MRN9", "HOSP", birth_date=birth_date, sex=sex)
+    msg = _encode(_obs(BP, patient=patient))
+    assert msg.split("\r")[1] == pid
 
 
 def test_device_clock_row_pairs_the_device_stamp_with_receipt() -> None:
@@ -341,7 +357,9 @@ def test_implausible_values_are_sent_unchanged_and_flagged() -> None:
     assert Flag.IMPLAUSIBLE in obs[0].flags
     msg = _encode(obs)
     row = [s for s in segments(msg) if s[0] == "OBX"][-1]
-    assert row[5] == "400" and row[8] == "A" and row[11] == "R"
+    # OBX-8 QUES (TF-2 §B.8 table B.8.5-6, questionable → OBX-11 R): "A" is for
+    # non-numeric results only. The value is the one read, never clipped or dropped.
+    assert row[5] == "400" and row[8] == "QUES" and row[11] == "R"
     assert "plausibility limits" in field(msg, "NTE", 3)
 
 
@@ -356,7 +374,7 @@ def test_device_alarms_map_to_high_and_low() -> None:
     )
     rows = [s for s in segments(_encode(obs)) if s[0] == "OBX"]
     assert rows[2][8] == "L"
-    assert rows[3][8] == "H~A"
+    assert rows[3][8] == "H~QUES"
 
 
 def test_times_are_utc_with_offset_by_default() -> None:

@@ -257,10 +257,10 @@ _CHILD = textwrap.dedent(
     from vitalsd.output import OutputEnvironment
 
     async def main():
-        state, port, burst = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+        state, port, burst = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[4])
         base = sample_report("weight").observations[0]
         out = Hl7Output(Hl7Options(host="127.0.0.1", port=port, ack_timeout=2,
-                                   retry_initial=0.05, retry_max=0.2),
+                                   retry_initial=0.05, retry_max=0.2, window=int(sys.argv[3])),
                         OutputEnvironment("ehr", state, "site"))
         await out.start()
         for i in range(burst):
@@ -281,8 +281,11 @@ def _value(raw: str) -> int:
     return round((Decimal(m.group(1)) - 50) * 100)
 
 
-def test_kill_9_mid_burst_then_restart_delivers_all_in_order(tmp_path: Path, ehr: Ehr) -> None:
-    args = [sys.executable, "-c", _CHILD, str(tmp_path / "state"), str(ehr.port)]
+@pytest.mark.parametrize("window", [1, 8], ids=["one-in-flight", "window-8"])
+def test_kill_9_mid_burst_then_restart_delivers_all_in_order(
+    tmp_path: Path, ehr: Ehr, window: int
+) -> None:
+    args = [sys.executable, "-c", _CHILD, str(tmp_path / "state"), str(ehr.port), str(window)]
     first = subprocess.Popen([*args, str(BURST)], stdout=subprocess.PIPE, text=True)
     assert first.stdout is not None
     accepted = -1
@@ -314,3 +317,121 @@ def test_kill_9_mid_burst_then_restart_delivers_all_in_order(tmp_path: Path, ehr
         if v not in firsts:
             firsts.append(v)
     assert firsts[: accepted + 1] == list(range(accepted + 1))  # every accepted one, in order
+
+
+# --- readings held for a report survive kill -9 --------------------------------------
+
+_HOLDER = textwrap.dedent(
+    """
+    import asyncio, dataclasses, sys
+    from decimal import Decimal
+    from pathlib import Path
+    from hl7.options import Hl7Options
+    from hl7.output import Hl7Output
+    from hl7.sample import sample_report
+    from vitalsd.output import OutputEnvironment
+
+    async def main():
+        state = Path(sys.argv[1])
+        out = Hl7Output(Hl7Options(host="127.0.0.1", port=1, oximeter_summary_interval=3600,
+                                   group_window=3600),
+                        OutputEnvironment("ehr", state, "site"))
+        await out.start()
+        spo2 = sample_report("spo2").observations[:2]
+        for n in range(5):  # a continuous oximeter: held for its hourly summary
+            await out.handle_many([
+                dataclasses.replace(o, group=None, device_id="ox1", id=f"ox1-{n}-{o.metric}",
+                                    value=o.value + n)
+                for o in spo2
+            ])
+        cuff = [dataclasses.replace(o, group="g1", id=f"g1-{o.metric}")
+                for o in sample_report("bp").observations if o.metric != "bp_mean"]
+        for o in cuff:  # three of a cuff's four values: the group waits for the last
+            await out.handle(o)
+        print("held", flush=True)  # every handle returned: all of it is accepted
+        await asyncio.sleep(3600)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_readings_held_for_a_report_survive_kill_9(tmp_path: Path, ehr: Ehr) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path / "state")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline() == "held\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    box = Outbox.open(tmp_path / "state")
+    assert box.pending("ehr") == []  # no report was due: nothing became a message
+    assert len(box.held("ehr")) == 2 + 3  # the latest SpO2 and pulse, the cuff's three
+    box.close()
+
+    async def restart() -> list[dict[str, Any]]:
+        out = make(tmp_path, ehr.port, oximeter_summary_interval=0.2, group_window=0.2)
+        await out.start()  # rebuilds what was held; the windows run from now
+        try:
+            return await wait_received(ehr, 2)
+        finally:
+            await out.close()
+
+    got = asyncio.run(restart())
+    by_device = {("BP" if "MDC_DEV_SPEC_PROFILE_BP" in g["raw"] else "OX"): g["raw"] for g in got}
+    assert f"|{SPO2[0].value + 4}|" in by_device["OX"]  # the latest sample, as before the kill
+    assert f"|{SPO2[1].value + 4}|" in by_device["OX"]
+    assert "|128|" in by_device["BP"] and "|82|" in by_device["BP"] and "|72|" in by_device["BP"]
+    box = Outbox.open(tmp_path / "state")
+    assert box.held("ehr") == [] and box.pending("ehr") == []  # released with the message
+    box.close()
+
+
+async def test_a_held_reading_is_released_with_the_message_that_carries_it(
+    tmp_path: Path,
+) -> None:
+    out = make(tmp_path, 1, group_window=3600)  # nobody listens: messages stay queued
+    await out.start()
+    try:
+        assert out.outbox is not None
+        cuff = bp("g1")
+        await out.handle_many(cuff[:2])
+        assert len(out.outbox.held("ehr")) == 2 and out.outbox.pending("ehr") == []
+        for n in range(3):  # oximeter samples: only the latest of each metric is held
+            await out.handle_many(sample(n))
+        assert len(out.outbox.held("ehr")) == 2 + 2
+        await out.handle_many(cuff[2:])  # the group is complete: one message, held released
+        assert len(out.outbox.held("ehr")) == 2 and len(out.outbox.pending("ehr")) == 1
+    finally:
+        await out.close()  # the summary is stored as a message on the way out
+    box = Outbox.open(tmp_path / "state")
+    assert box.held("ehr") == [] and len(box.pending("ehr")) == 2
+    box.close()
+
+
+async def test_a_burst_is_one_commit_and_a_retried_batch_is_not_counted_twice(
+    tmp_path: Path,
+) -> None:
+    out = make(tmp_path, 1, outbox_max_messages=5)
+    await out.start()
+    try:
+        assert out.outbox is not None
+        singles = [dataclasses.replace(WEIGHT[0], group=None, id=f"w{i}") for i in range(8)]
+        before = out.outbox.group_commits[0]
+        await out.handle_many(singles[:4])
+        assert out.outbox.group_commits[0] == before + 1  # four messages, one transaction
+        for _ in range(2):  # over the bound: none of the batch is taken, and the bus retries
+            with pytest.raises(OutputUnavailable, match="full"):
+                await out.handle_many(singles[4:8])
+        assert len(out.outbox.pending("ehr")) == 4
+        for m in out.outbox.pending("ehr")[:3]:
+            out.outbox.drop(m.id)  # an operator makes room
+        await out.handle_many(singles[4:8])  # the same batch again: four more, not eight
+        assert len(out.outbox.pending("ehr")) == 5
+    finally:
+        await out.close()

@@ -25,7 +25,14 @@ from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_message
 
 from hl7.encoder import encode_oru
-from hl7.sample import KINDS, SAMPLE_SETTINGS, observations_for, sample_message, sample_report
+from hl7.sample import (
+    KINDS,
+    SAMPLE_PATIENT,
+    SAMPLE_SETTINGS,
+    observations_for,
+    sample_message,
+    sample_report,
+)
 from hl7.settings import Hl7Settings
 from vitalsd.model import Context, DeviceIdentity, DeviceKind, Flag, Location, Metric, Patient, Unit
 
@@ -130,6 +137,24 @@ SHAPES: dict[str, Callable[[], str]] = {
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_other_message_shapes_are_conformant(validate: Validate, shape: str) -> None:
     validate(SHAPES[shape]())
+
+
+def test_implausible_value_is_flagged_unaltered_and_conformant(validate: Validate) -> None:
+    obs = observations_for(
+        DeviceKind.BLOOD_PRESSURE,
+        "exam03-cuff",
+        DeviceIdentity(eui64="0123456789ABCDEF"),
+        [(Metric.BP_SYSTOLIC, "400", Unit.MMHG), (Metric.BP_DIASTOLIC, "82", Unit.MMHG)],
+        received=datetime(2025, 3, 14, 10, 29, 58, tzinfo=UTC),
+        patient=SAMPLE_PATIENT,
+    )
+    assert Flag.IMPLAUSIBLE in obs[0].flags and Flag.IMPLAUSIBLE not in obs[1].flags
+    message = encode_oru(
+        obs, settings=SAMPLE_SETTINGS, control_id="C3", filler_id="F3", now=obs[0].receive_time
+    )
+    validate(message)
+    rows = [s.split("|") for s in message.split("\r") if s.startswith("OBX|") and "|NM|" in s]
+    assert [(r[5], r[8], r[11]) for r in rows] == [("400", "QUES", "R"), ("82", "", "R")]
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,18 @@ def test_escaped_text_reads_back_unescaped() -> None:
     assert by_name["PID"][3][0][3][0] == "H&H"
     assert by_name["PV1"][3][0][1][0] == "R~1"  # PV1-3.2 room
     assert by_name["PV1"][3][0][3][0] == "A&B"  # PV1-3.4 facility
+
+
+def test_birth_date_sex_and_flags_read_back_as_given() -> None:
+    report = sample_report("bp")
+    patient = report.observations[0].context.patient
+    assert patient is not None and patient.birth_date is not None and patient.sex is not None
+    segs = theirs(python_hl7([sample_message("bp")])[0])
+    pid = next(s for s in segs if s[0][0][0][0] == "PID")
+    assert pid[7][0][0][0] == f"{patient.birth_date:%Y%m%d}"  # PID-7 DT
+    assert pid[8][0][0][0] == patient.sex.value  # PID-8, Table 0001
+    flagged = theirs(python_hl7([SHAPES["flags-and-notes"]()])[0])
+    obx = [s for s in flagged if s[0][0][0][0] == "OBX" and s[2][0][0][0] == "NM"]
+    # IMPLAUSIBLE and ALARM_HIGH: OBX-8 repeats, H then QUES; the value is the one read
+    assert [r[0][0] for r in obx[0][8]] == ["H", "QUES"]
+    assert obx[0][5][0][0][0] == str(report.observations[0].value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -175,6 +176,45 @@ async def test_ack_policy(case: str, ehr_factory: Any, outbox: Outbox) -> None:
     if dead:
         assert dead_rows[0].dead_reason and dead_rows[0].dead_reason.startswith(("AE", "CE", "AR"))
         assert "ERR" in dead_rows[0].dead_reason
+
+
+WINDOWED = [c for c in CASES if not c.startswith("AR") or "then" in c]
+
+
+@pytest.mark.parametrize("case", WINDOWED)
+async def test_ack_policy_with_messages_in_flight(
+    case: str, ehr_factory: Any, outbox: Outbox
+) -> None:
+    """window > 1: the same outcomes; first sightings in order, resends identical."""
+    args, _delivered, dead, _seen = CASES[case]
+    ehr = ehr_factory(*args)
+    ids = [f"M{i}" for i in range(7)]
+    policy = dataclasses.replace(FAST, window=4)
+    sender = await deliver_all(outbox, MllpPeer("127.0.0.1", ehr.port), ids, policy)
+    assert (sender.stats.delivered, sender.stats.dead_letters) == (len(ids) - dead, dead)
+    got = ehr.received()
+    assert list(dict.fromkeys(d["control_id"] for d in got)) == ids  # nothing overtakes
+    for d in got:
+        assert d["raw"].encode() == message(d["control_id"])
+    assert await outbox.apending("ehr") == []
+    assert len(outbox.messages(state="dead")) == dead
+
+
+async def test_a_window_keeps_several_messages_in_flight(ehr_factory: Any, outbox: Outbox) -> None:
+    ehr = ehr_factory("--script", "1=noack")  # M0 is never answered: the rest already went
+    ids = [f"M{i}" for i in range(6)]
+    sender = await deliver_all(
+        outbox, MllpPeer("127.0.0.1", ehr.port), ids, dataclasses.replace(FAST, window=4)
+    )
+    assert sender.stats.delivered == 6
+    seen = [d["control_id"] for d in ehr.received()]
+    assert seen[:5] == ["M0", "M1", "M2", "M3", "M0"]  # then M0 again, alone, first
+    assert seen[5:] == ["M1", "M2", "M3", "M4", "M5"]  # the rest again, in order
+
+
+def test_window_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="window"):
+        DeliveryPolicy(window=0)
 
 
 async def test_reconnects_when_the_receiver_comes_up_late(

@@ -5,6 +5,12 @@ wait. An item an output cannot take right now (``OutputUnavailable``, or any bug
 at the head of that output's queue and is retried with backoff, so nothing accepted is
 lost while the output recovers. On shutdown ``drain()`` gives outputs time to take
 everything that was accepted before they are closed.
+
+A lane hands its output whatever has queued up (up to ``BATCH_MAX`` items) in one
+``handle_many`` call when the output overrides it, so a durable output pays one commit
+per burst, not one per item; a lone item still goes at once. Order is kept, a batch is
+retried whole, and a batch the output rejects is handed over again one item at a time
+so that only the bad item is counted as rejected.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from vitalsd.output import Output, OutputHealth
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 100_000  # about a day of one oximeter at 1 Hz; memory, not disk
+BATCH_MAX = 512  # items per handle_many: big enough to amortise a commit, small enough
+# that one batch's encode + commit keeps the event loop responsive
 
 
 @dataclass(slots=True)
@@ -39,39 +47,68 @@ class OutputStats:
 class _Lane:
     """One output with its queue, worker task and counters."""
 
-    def __init__(self, name: str, output: Output, queue_size: int) -> None:
+    def __init__(self, name: str, output: Output, queue_size: int, batch_max: int) -> None:
         self.name = name
         self.output = output
         self.queue: asyncio.Queue[BusItem] = asyncio.Queue(maxsize=queue_size)
         self.stats = OutputStats()
         self.task: asyncio.Task[None] | None = None
         self.pending = 0  # accepted and not yet taken by the output
+        # Only an output that overrides handle_many makes a batch all-or-none.
+        self.batch_max = batch_max if type(output).handle_many is not Output.handle_many else 1
         self._log = logging.LoggerAdapter(_LOGGER, {"output": name})  # journal VITALSD_OUTPUT
 
     async def run(self) -> None:
         backoff = Backoff(initial=0.5, maximum=30.0)
         await self._call_until_done(self.output.start, backoff, "start")
         while True:
-            item = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < self.batch_max and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            accounted = 0  # items already counted off pending (taken or rejected)
             try:
-                await self._call_until_done(
-                    functools.partial(self.output.handle, item), backoff, "handle"
-                )
+                if len(batch) == 1:
+                    await self._one(batch[0], backoff)
+                elif not await self._call_until_done(
+                    functools.partial(self.output.handle_many, batch), backoff, "handle", len(batch)
+                ):
+                    # Rejected as a batch: one at a time, so only the bad item is rejected.
+                    for item in batch:
+                        await self._one(item, backoff)
+                        self._done(1)
+                        accounted += 1
             finally:
-                self.pending -= 1
-                self.queue.task_done()
+                self._done(len(batch) - accounted)
+
+    async def _one(self, item: BusItem, backoff: Backoff) -> None:
+        call = functools.partial(self.output.handle, item)
+        if not await self._call_until_done(call, backoff, "handle", 1):
+            self.stats.rejected += 1
+
+    def _done(self, n: int) -> None:
+        self.pending -= n
+        for _ in range(n):
+            self.queue.task_done()
 
     async def _call_until_done(
-        self, call: Callable[[], Awaitable[None]], backoff: Backoff, what: str
-    ) -> None:
+        self, call: Callable[[], Awaitable[None]], backoff: Backoff, what: str, count: int = 0
+    ) -> bool:
+        """Call until it succeeds (True) or the output rejects it (False); retry the rest."""
         loop = asyncio.get_running_loop()
         while True:
             try:
                 await call()
             except OutputRejected as err:
-                self.stats.rejected += 1
-                self._log.error("output %s rejected an item for good: %s", self.name, err)
-                return
+                if count > 1:
+                    self._log.warning(
+                        "output %s rejected a batch of %d (%s); handing them over one by one",
+                        self.name,
+                        count,
+                        err,
+                    )
+                else:
+                    self._log.error("output %s rejected an item for good: %s", self.name, err)
+                return False
             except OutputUnavailable as err:
                 self._failed(loop.time(), str(err), logged_as_bug=False)
             except Exception as err:  # noqa: BLE001 - logged below with its traceback
@@ -88,10 +125,9 @@ class _Lane:
                         loop.time() - self.stats.failing_since,
                     )
                     self.stats.failing_since = None
-                if what == "handle":
-                    self.stats.delivered += 1
+                self.stats.delivered += count  # start() counts 0
                 backoff.reset()
-                return
+                return True
             self.stats.retries += 1
             await asyncio.sleep(backoff.next_delay())
 
@@ -110,9 +146,15 @@ class _Lane:
 
 class Bus:
     def __init__(
-        self, outputs: Sequence[tuple[str, Output]], *, queue_size: int = DEFAULT_QUEUE_SIZE
+        self,
+        outputs: Sequence[tuple[str, Output]],
+        *,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        batch_max: int = BATCH_MAX,
     ) -> None:
-        self._lanes = [_Lane(name, out, queue_size) for name, out in outputs]
+        if batch_max < 1:
+            raise ValueError("batch_max must be at least 1")
+        self._lanes = [_Lane(name, out, queue_size, batch_max) for name, out in outputs]
         self.published = 0
 
     @property

@@ -4,10 +4,13 @@ One file (``state_dir/outbox.sqlite3``) holds every destination's queue, FIFO by
 It knows nothing of HL7 or MQTT: a message is opaque payload bytes plus a destination,
 a kind and a control id. A message leaves only when its output says it was delivered
 (``delivered``) or an operator drops it; one that can never be delivered becomes a dead
-letter with its reason, for ``vitalsd outbox``. The outbox is bounded (messages and
-bytes, dead letters included, so the disk is bounded too): when full, ``put`` raises
-``OutboxFull`` — an ``OutputUnavailable``, so the bus keeps the item in memory and retries
-— and the oldest message is never dropped to make room.
+letter with its reason, for ``vitalsd outbox``. Beside the messages, an output may keep
+*held* rows — readings waiting to become a message (opaque bytes again) — committed on
+arrival and released in the same transaction that commits their message (``acommit``).
+The outbox is bounded (messages and bytes, dead letters included, so the disk is bounded
+too): when full, ``put`` raises ``OutboxFull`` — an ``OutputUnavailable``, so the bus
+keeps the item in memory and retries — and the oldest message is never dropped to make
+room.
 
 Every method has a blocking form (for the CLI) and an ``a``-prefixed one that runs it in
 a worker thread, so an fsync never stalls the event loop. The ``a``-prefixed writes go
@@ -30,8 +33,9 @@ from typing import TypeVar
 
 from vitalsd.errors import OutputUnavailable
 from vitalsd.outbox_ids import IdAllocator
-from vitalsd.outbox_rows import OutboxMessage, OutboxStats, message_from_row, time_or_none
-from vitalsd.outbox_schema import OUTBOX_FILE, OutboxError, connect
+from vitalsd.outbox_operator import OperatorActions
+from vitalsd.outbox_rows import COLUMNS, OutboxMessage, OutboxStats, message_from_row
+from vitalsd.outbox_schema import OUTBOX_FILE, OutboxError, connect, connect_reader
 from vitalsd.outbox_writer import GroupCommit, Outcome, Work, run_group
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,12 +53,6 @@ __all__ = [
     "OutboxStats",
 ]
 
-_COLUMNS = (
-    "id, destination, kind, control_id, created, payload, size, state, attempts, "
-    "last_attempt, last_error, dead_reason, dead_at"
-)
-_BY_ID = f"SELECT {_COLUMNS} FROM messages WHERE id = ?"  # noqa: S608 - constant column list
-
 
 class OutboxFull(OutputUnavailable):
     """The outbox reached its configured bound; nothing new is taken until it drains."""
@@ -70,7 +68,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class Outbox:
+class Outbox(OperatorActions):
     """A handle on the outbox file. Thread-safe; share one per process where you can."""
 
     def __init__(self, db: sqlite3.Connection, path: Path, limits: OutboxLimits) -> None:
@@ -81,6 +79,8 @@ class Outbox:
         self._usage: dict[str, tuple[int, int]] = {}  # destination → (messages, bytes)
         self._full: set[str] = set()
         self._group = GroupCommit(self._write_group, f"vitalsd.outbox[{path}].writer")
+        self._queue_db: sqlite3.Connection | None = None  # pending() reads, opened on first use
+        self._queue_lock = threading.Lock()
 
     # --- opening --------------------------------------------------------------------
 
@@ -96,6 +96,10 @@ class Outbox:
         return await asyncio.to_thread(cls.open, state_dir, limits=limits)
 
     def close(self) -> None:
+        with self._queue_lock:
+            if self._queue_db is not None:
+                self._queue_db.close()
+                self._queue_db = None
         with self._lock:
             self._db.close()
 
@@ -190,6 +194,54 @@ class Outbox:
     ) -> list[int]:
         return await self._group.submit(self._put_work(destination, items))
 
+    # --- held readings ----------------------------------------------------------------
+
+    async def acommit(
+        self,
+        destination: str,
+        items: Sequence[tuple[str, str, bytes]],
+        *,
+        hold: Sequence[bytes] = (),
+        release: Sequence[int] = (),
+    ) -> tuple[list[int], list[int]]:
+        """Commit messages, newly held rows and the release of held rows, all or none.
+
+        Returns (message ids, held row ids). ``OutboxFull`` (nothing committed) when the
+        messages would go over the bound.
+        """
+        put = self._put_work(destination, items) if items else None
+        created = _now()
+
+        def work(db: sqlite3.Connection) -> tuple[list[int], list[int]]:
+            ids = put(db) if put is not None else []
+            held = [
+                int(
+                    db.execute(
+                        "INSERT INTO held (destination, created, payload) VALUES (?, ?, ?)",
+                        (destination, created, payload),
+                    ).lastrowid
+                    or 0
+                )
+                for payload in hold
+            ]
+            db.executemany(
+                "DELETE FROM held WHERE id = ? AND destination = ?",
+                [(i, destination) for i in release],
+            )
+            return ids, held
+
+        return await self._group.submit(work)
+
+    def held(self, destination: str) -> list[tuple[int, bytes]]:
+        """(row id, payload) of every row ``destination`` holds, oldest first."""
+        rows = self._read(
+            "SELECT id, payload FROM held WHERE destination = ? ORDER BY id", (destination,)
+        )
+        return [(int(i), bytes(p)) for i, p in rows]  # type: ignore[call-overload]
+
+    async def aheld(self, destination: str) -> list[tuple[int, bytes]]:
+        return await asyncio.to_thread(self.held, destination)
+
     def _over(self, usage: tuple[int, int], count: int, size: int) -> bool:
         return (
             usage[0] + count > self.limits.max_messages or usage[1] + size > self.limits.max_bytes
@@ -213,11 +265,15 @@ class Outbox:
 
     def pending(self, destination: str, *, after: int = 0, limit: int = 100) -> list[OutboxMessage]:
         """The oldest pending messages with an id above ``after``, in FIFO order."""
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM messages WHERE destination = ? AND state = 'pending' "  # noqa: S608 - constant column list
-            "AND id > ? ORDER BY id LIMIT ?",
-            (destination, after, limit),
-        )
+        # Its own connection: the sender's next read never queues behind a commit's fsync.
+        with self._queue_lock:
+            if self._queue_db is None:
+                self._queue_db = connect_reader(self.path)
+            rows = self._queue_db.execute(
+                f"SELECT {COLUMNS} FROM messages WHERE destination = ? "  # noqa: S608 - constant column list
+                "AND state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+                (destination, after, limit),
+            ).fetchall()
         return [message_from_row(r) for r in rows]
 
     async def apending(
@@ -277,69 +333,6 @@ class Outbox:
 
     async def adead_letter(self, message_id: int, reason: str) -> None:
         await asyncio.to_thread(self.dead_letter, message_id, reason)
-
-    # --- operator -------------------------------------------------------------------
-
-    def get(self, message_id: int) -> OutboxMessage | None:
-        rows = self._read(_BY_ID, (message_id,))
-        return message_from_row(rows[0]) if rows else None
-
-    def messages(
-        self, *, destination: str | None = None, state: str | None = None, limit: int = 1000
-    ) -> list[OutboxMessage]:
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM messages WHERE (?1 IS NULL OR destination = ?1) "  # noqa: S608 - constant column list
-            "AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
-            (destination, state, limit),
-        )
-        return [message_from_row(r) for r in rows]
-
-    def stats(self) -> list[OutboxStats]:
-        rows = self._read(
-            "SELECT destination, SUM(state = 'pending'), SUM(state = 'dead'), SUM(size), "
-            "MIN(CASE WHEN state = 'pending' THEN created END) FROM messages "
-            "GROUP BY destination ORDER BY destination"
-        )
-        return [
-            OutboxStats(str(d), int(p), int(x), int(b), time_or_none(o))  # type: ignore[call-overload, arg-type]
-            for d, p, x, b, o in rows
-        ]
-
-    def retry(self, message_id: int) -> int:
-        """Queue a dead letter again, at the back (a new id); returns the new id."""
-
-        def work(db: sqlite3.Connection) -> int:
-            row = db.execute("SELECT state FROM messages WHERE id = ?", (message_id,)).fetchone()
-            if row is None:
-                raise OutboxError(f"no message {message_id} in the outbox")
-            if row[0] != "dead":
-                raise OutboxError(f"message {message_id} is not a dead letter; it is still queued")
-            # Same bytes, same control id: a resend, not a new message.
-            cur = db.execute(
-                "INSERT INTO messages (destination, kind, control_id, created, payload, size,"
-                " attempts, last_attempt, last_error) SELECT destination, kind, control_id,"
-                " created, payload, size, attempts, last_attempt, last_error FROM messages"
-                " WHERE id = ?",
-                (message_id,),
-            )
-            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-            return int(cur.lastrowid or 0)
-
-        return self._write(work)
-
-    def drop(self, message_id: int) -> OutboxMessage:
-        """Remove a message for good (an operator's decision); returns what was removed."""
-
-        def work(db: sqlite3.Connection) -> OutboxMessage:
-            rows = db.execute(_BY_ID, (message_id,)).fetchall()
-            if not rows:
-                raise OutboxError(f"no message {message_id} in the outbox")
-            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-            msg = message_from_row(rows[0])
-            self._shrink(msg.destination, 1, msg.size)
-            return msg
-
-        return self._write(work)
 
     # --- identifiers ----------------------------------------------------------------
 

@@ -55,3 +55,10 @@ def message_from_row(row: tuple[object, ...]) -> OutboxMessage:
         dead_reason=reason,  # type: ignore[arg-type]
         dead_at=time_or_none(dead),  # type: ignore[arg-type]
     )
+
+
+COLUMNS = (
+    "id, destination, kind, control_id, created, payload, size, state, attempts, "
+    "last_attempt, last_error, dead_reason, dead_at"
+)
+BY_ID = f"SELECT {COLUMNS} FROM messages WHERE id = ?"  # noqa: S608 - constant column list

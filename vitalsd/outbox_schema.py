@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vitalsd.errors import VitalsdError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OUTBOX_FILE = "outbox.sqlite3"
 
 # user_version is stamped in the same transaction that creates the tables, so a file is
@@ -38,6 +38,19 @@ CREATE TABLE counters (
     value INTEGER NOT NULL
 );
 """
+# v2: readings an output holds before they become a message (an oximeter's summary, a
+# blood-pressure group still waiting for its last value), committed on arrival and
+# deleted in the transaction that commits the message built from them.
+_SCHEMA_V2 = """
+CREATE TABLE held (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination  TEXT    NOT NULL,
+    created      TEXT    NOT NULL,
+    payload      BLOB    NOT NULL                    -- the output's own encoding
+);
+CREATE INDEX held_by_destination ON held (destination, id);
+"""
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}  # version → what takes a file to it
 
 
 class OutboxError(VitalsdError):
@@ -75,12 +88,13 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         )
     with db:
         db.execute("BEGIN IMMEDIATE")
-        # Re-read inside the write lock: another process may have created it meanwhile.
-        if int(db.execute("PRAGMA user_version").fetchone()[0]) == 0:
-            for statement in _SCHEMA_V1.split(";"):
+        # Re-read inside the write lock: another process may have migrated it meanwhile.
+        current = int(db.execute("PRAGMA user_version").fetchone()[0])
+        for step in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step].split(";"):
                 if statement.strip():
                     db.execute(statement)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -104,4 +118,19 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     except OutboxError:
         db.close()
         raise
+    return db
+
+
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A second connection to an open outbox, for the sender's reads of pending messages.
+
+    In WAL mode a reader on its own connection never waits for a writer's commit and
+    fsync; on the writer's connection it would (one connection, one lock).
+    """
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA query_only=1")
+    except sqlite3.Error as err:
+        raise OutboxError(f"cannot open outbox {path} for reading: {err}") from err
     return db

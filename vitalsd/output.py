@@ -4,11 +4,16 @@ The bus gives each output its own queue and task, so an output may take its time
 ``handle``; it never holds up a device or another output. An output owns its delivery
 guarantee: raise ``OutputUnavailable`` to have the bus keep the item and retry it, or
 ``OutputRejected`` for an item that can never be delivered.
+
+The bus hands over whatever has queued up at once through ``handle_many``, so an output
+with a durable store can take a burst in one transaction (one fsync) instead of one per
+item. Outputs that do not override it get their items one ``handle`` at a time.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +77,19 @@ class Output(ABC):
     @abstractmethod
     async def handle(self, item: BusItem) -> None:
         """Take one item. Returning means the output has it (written, queued durably...)."""
+
+    async def handle_many(self, items: Sequence[BusItem]) -> None:
+        """Take several items, in order, all or none.
+
+        Returning means the output has every one of them. ``OutputUnavailable`` means it
+        has none of them (an output that overrides this makes the batch atomic, e.g. one
+        SQLite transaction): the bus keeps them all and calls again with the same batch.
+        ``OutputRejected`` makes the bus hand that batch over one ``handle`` at a time, so
+        only the bad item is rejected. The default calls ``handle`` for each item, which
+        is not atomic, so the bus only calls ``handle_many`` on outputs that override it.
+        """
+        for item in items:
+            await self.handle(item)
 
     async def close(self) -> None:  # noqa: B027 - optional hook, empty on purpose
         """Flush and release everything. Called once, after the last ``handle``."""

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -122,6 +123,9 @@ class MqttOutput(Output):
         # later status knows more (make, model and serial arrive after connecting).
         self._announced: dict[str, DeviceIdentity] = {}
         self._bp_pairs = BpPairs()  # fhir: systolic + diastolic → the BP panel
+        # An observation's messages as first built, until the bus hears "taken": building
+        # them again for a retried batch would feed BpPairs twice and lose a panel.
+        self._built: dict[str, list[tuple[str, str, bytes]]] = {}
 
     def broker_settings(self) -> BrokerSettings:
         o = self._opts
@@ -216,15 +220,28 @@ class MqttOutput(Output):
         return [(KIND_EVENT, f"{item.device_id}@{item.receive_time.isoformat()}", data)]
 
     async def handle(self, item: BusItem) -> None:
-        messages = self._messages(item)
-        if not messages:
-            return
-        assert self.outbox is not None
-        assert self.sender is not None
-        await self.outbox.aput_many(self.env.name, messages)
-        if isinstance(item, DeviceStatus):
-            self._announced[item.device_id] = item.identity
-        self.sender.wake()
+        await self.handle_many([item])
+
+    async def handle_many(self, items: Sequence[BusItem]) -> None:
+        """Every item's messages in one outbox transaction (one fsync for a burst)."""
+        messages: list[tuple[str, str, bytes]] = []
+        for item in items:
+            if isinstance(item, Observation):
+                built = self._built.get(item.id)
+                if built is None:
+                    built = self._built[item.id] = self._messages(item)
+                messages.extend(built)
+            else:
+                messages.extend(self._messages(item))
+        if messages:
+            assert self.outbox is not None
+            assert self.sender is not None
+            await self.outbox.aput_many(self.env.name, messages)
+            self.sender.wake()
+        self._built.clear()
+        for item in items:
+            if isinstance(item, DeviceStatus):
+                self._announced[item.device_id] = item.identity
 
     def health(self) -> OutputHealth:
         conn, sender = self.connection, self.sender

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from hl7.adt.interface_spec import adt_section
 from hl7.sample import KINDS, sample_message
 from hl7.segments import PROFILE_ID
 from hl7.settings import Hl7Settings
@@ -47,12 +48,17 @@ the test suite fails if this file and the code disagree.*
 - **MLLP** (release 1) over TCP: `0x0B` + message + `0x1C 0x0D`; segments end with CR
   (`0x0D`) only. Optional TLS (server certificate verified; client certificate optional).
 - One persistent connection per destination, **one message in flight**: vitalsd waits for
-  the ACK of a message before sending the next (per-destination FIFO order).
+  the ACK of a message before sending the next (per-destination FIFO order). Opt-in, for
+  an engine that accepts pipelining: `window` (up to 64) messages in flight, ACKs in
+  order; any answer but `AA`/`CA`, an ACK out of order or a timeout closes the connection
+  and vitalsd goes on one at a time from the oldest unacknowledged message (the ones
+  behind it are sent again, identical bytes, in order).
 - Character set: UTF-8 without BOM, declared in MSH-18 as `UNICODE UTF-8` (a site may
   choose `8859/1` or `ASCII`). Text is escaped with the standard HL7 escapes
   (`\\F\\ \\S\\ \\T\\ \\R\\ \\E\\`); CR/LF and other control characters never appear in data.
 - Every message is stored durably before it is sent and leaves the store only on a
-  positive acknowledgement.
+  positive acknowledgement. Readings waiting to become a message (an oximeter's periodic
+  summary, a blood-pressure reading still missing a value) are stored on arrival too.
 
 ## 2. Acknowledgements
 
@@ -116,7 +122,9 @@ _SEGMENTS = """\
 
 - **Known patient** (patient-centric: a wristband or MRN scan in the room): PID-3
   `<id>^^^<assigning authority>^MR`, PID-5 `<family>^<given>^^^^^L` (or `^^^^^^U` when no
-  name is known), PV1-19 `<visit number>^^^<authority>^VN` when known.
+  name is known), PID-7 birth date `YYYYMMDD` and PID-8 administrative sex (HL7 Table
+  0001: `F`, `M`, `O`, `U`, `A`, `N`) when known, PV1-19
+  `<visit number>^^^<authority>^VN` when known.
 - **Unassociated** (location/device-centric: no patient bound yet): PID-3
   `<placeholder>^^^<MSH-3 namespace>^U` (placeholder `UNASSOCIATED` unless the site agrees
   another), PID-5 `^^^^^^U`, **PID-31 `Y`** (identity unknown). Your engine resolves the
@@ -201,7 +209,9 @@ def _codes() -> str:
         "## 5. Codes\n\nValues (IEEE 11073-10101 MDC codes as context-free 32-bit numbers, "
         "partition × 65536 + term):\n\n"
         f"{metrics}\n\nDevice rows:\n\n{devices}\n\n"
-        "Flags: a reading is never dropped or altered for a flag; OBX-8 repeats with `~`.\n\n"
+        "Flags: a reading is never dropped or altered for a flag; OBX-8 repeats with `~`. "
+        "`QUES` is the PCD measurement status *questionable* (IHE PCD TF-2 §B.8, with OBX-11 "
+        "`R`); HL7 Table 0078's `A` is for non-numeric results only.\n\n"
         f"{flags}\n\nTime synchronisation:\n\n{sync}\n"
     )
 
@@ -239,10 +249,52 @@ def _samples() -> str:
     return "\n".join(parts)
 
 
+_ASSOCIATION = """\
+## 8. Association modes and placeholder identity
+
+A reading carries a patient only when vitalsd knows who is in the room *and* the reading
+was taken after that association began; otherwise it goes out unassociated (§4, PID and
+PV1). vitalsd never guesses a patient.
+
+**How a patient becomes associated.** Every way feeds one context store, per room (all
+devices in it; a bed when named) or per single device (wins over its room):
+
+| Mode | Set by | Typical use |
+|---|---|---|
+| local API | `POST /context` on the gateway's status endpoint, with a bearer token | an EHR launch, a kiosk page, a script |
+| barcode | a wristband or MRN scan at the room's scanner | patient-centric: scan, then measure |
+| HL7 ADT / SIU | admit, transfer (A02 moves the patient), discharge, arrival messages | location-centric (Epic "static" association) |
+
+**When an association ends**: an explicit clear (API `DELETE /context`, or
+`vitalsd context clear`), discharge or cancelled admission (A03, A11), transfer to another
+room (A02), a new association of the same room or device, or its timeout (site setting
+`[context] timeout`, default 4 hours: one visit). Associations survive a gateway restart.
+
+**The stale-record guard.** A reading whose device time lies before the association
+began — a record from a cuff's memory, a BLE record-access download, a late live
+reading — is never attributed to the current patient: it is sent unassociated (or held
+for a person to release, site setting `stale_records = "hold"`), and the decision is
+logged. A stored record without a usable device time is never attributed. A live reading
+from a device whose clock is unset or off by more than the bound (§4, Time) is attributed
+by receive time only where the site allows it (`allow_receive_time`); the device reports
+a `clock_unset` / `clock_skew` device event once per connection. Live readings from
+devices that send no clock at all (streaming serial oximeters) are current by nature and
+are attributed by receive time.
+
+**Placeholder identity** (unassociated readings, PCD TF-2 §B.5 deferred association):
+PID-3 `<placeholder>^^^<MSH-3 namespace>^U` — `UNASSOCIATED` unless the site agrees
+another value (`unassociated_patient_id`) — PID-5 `^^^^^^U`, PID-31 `Y`, PV1-3 the
+device's room, OBX-18 the device's equipment id. The receiving engine files them by
+device and location (Epic device association, nurse validation), never as a patient.
+"""
+
+
 def render() -> str:
     """The whole interface specification as Markdown."""
     segments = _SEGMENTS.replace("{profile}", PROFILE_ID).replace("{service}", SERVICE_ID)
-    return "\n".join([_INTRO, segments, _codes(), _settings(), _samples()])
+    return "\n".join(
+        [_INTRO, segments, _codes(), _settings(), _samples(), _ASSOCIATION, adt_section()]
+    )
 
 
 if __name__ == "__main__":

@@ -63,6 +63,26 @@ def observation_doc(o: Observation) -> dict[str, Any]:
         "identity": identity_doc(o.identity),
         "location": _location(o.context.location),
     }
+    ctx = o.context
+    if ctx.patient is not None:
+        # Same fields as MQTT's include_patient; names stay in the HL7 message only.
+        doc["patient"] = {
+            k: v
+            for k, v in (
+                ("id", ctx.patient.id),
+                ("assigning_authority", ctx.patient.assigning_authority),
+                ("visit_number", ctx.patient.visit_number),
+            )
+            if v is not None
+        }
+        if ctx.association is not None:
+            doc["association"] = {
+                "source": ctx.association.source,
+                "since": _time(ctx.association.since),
+                "scope": ctx.association.scope.value,
+            }
+    if ctx.unassociated_reason is not None:
+        doc["unassociated_reason"] = ctx.unassociated_reason
     if o.group is not None:
         doc["group"] = o.group
     if o.sequence is not None:

@@ -1,4 +1,5 @@
-"""Plugin discovery through entry points (``vitalsd.drivers``, ``vitalsd.outputs``).
+"""Plugin discovery through entry points (``vitalsd.drivers``, ``vitalsd.outputs``,
+``vitalsd.context_sources``).
 
 Built-in drivers and outputs come through exactly the same door as third-party ones.
 A plugin that fails to import, is not the right kind of class, or was written for
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar, cast
 
+from vitalsd.context.source import CONTEXT_SOURCE_API_VERSION, ContextSource
 from vitalsd.driver import DRIVER_API_VERSION, Driver
 from vitalsd.output import OUTPUT_API_VERSION, Output
 
@@ -21,8 +23,9 @@ _LOGGER = logging.getLogger(__name__)
 
 DRIVER_GROUP = "vitalsd.drivers"
 OUTPUT_GROUP = "vitalsd.outputs"
+CONTEXT_SOURCE_GROUP = "vitalsd.context_sources"
 
-P = TypeVar("P", Driver, Output)
+P = TypeVar("P", Driver, Output, ContextSource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,4 +111,16 @@ def load_outputs(eps: Iterable[EntryPoint] | None = None) -> PluginSet[Output]:
         Output,
         OUTPUT_API_VERSION,
         "output",
+    )
+
+
+def load_context_sources(eps: Iterable[EntryPoint] | None = None) -> PluginSet[ContextSource]:
+    """All installed context sources (barcode, HL7 ADT, ...) by type name."""
+    found: PluginSet[ContextSource] = PluginSet()
+    return _load(
+        found,
+        entry_points(group=CONTEXT_SOURCE_GROUP) if eps is None else eps,
+        ContextSource,
+        CONTEXT_SOURCE_API_VERSION,
+        "context source",
     )

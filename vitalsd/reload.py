@@ -51,7 +51,7 @@ def plan_reload(old: VitalsdConfig, new: VitalsdConfig) -> ReloadPlan:
     after = {d.id: d for d in new.devices if d.enabled}
     restart = tuple(
         name
-        for name in ("site", "daemon", "http", "outputs")
+        for name in ("site", "daemon", "http", "outputs", "context", "ble")
         if getattr(old, name) != getattr(new, name)
     )
     return ReloadPlan(

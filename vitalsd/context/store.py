@@ -74,10 +74,19 @@ def same_patient(a: Patient, b: Patient) -> bool:
 
 
 class ContextStore:
-    """In memory; persistence and expiry timers are layered on by ``vitalsd.context``."""
+    """In memory; persistence and the expiry timer are layered on by
+    ``vitalsd.context.lifetime``. ``default_timeout`` applies to associations whose
+    request names no lifetime of its own (a visit: a few hours).
+    """
 
-    def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = _now,
+        default_timeout: timedelta | None = None,
+    ) -> None:
         self._clock = clock
+        self.default_timeout = default_timeout
         self._rooms: dict[_Key, Association] = {}
         self._devices: dict[_Key, Association] = {}
         self._listeners: list[Listener] = []
@@ -100,6 +109,19 @@ class ContextStore:
     def snapshot(self) -> tuple[Association, ...]:
         self.expire()
         return (*self._rooms.values(), *self._devices.values())
+
+    def next_expiry(self) -> datetime | None:
+        """When the soonest association times out (None: none has a timeout)."""
+        times = [
+            a.expires
+            for table in (self._rooms, self._devices)
+            for a in table.values()
+            if a.expires is not None
+        ]
+        return min(times, default=None)
+
+    def now(self) -> datetime:
+        return self._clock()
 
     # --- writing ---------------------------------------------------------------------
 
@@ -126,6 +148,8 @@ class ContextStore:
         if not patient.id.strip():
             raise ContextRejected("a patient needs an id")
         start = since or self._clock()
+        if expires_after is None:
+            expires_after = self.default_timeout
         assoc = Association(
             patient=patient,
             scope=AssociationScope.DEVICE if device_id else AssociationScope.ROOM,
@@ -211,6 +235,23 @@ class ContextStore:
         for assoc in ended:
             self._emit(ContextChange(assoc, None, "expired"))
         return tuple(ended)
+
+    def restore(self, associations: tuple[Association, ...]) -> int:
+        """Put back associations saved before a restart (no change is announced).
+
+        Already-expired ones are dropped; returns how many were restored.
+        """
+        now = self._clock()
+        count = 0
+        for assoc in associations:
+            if assoc.expires is not None and assoc.expires <= now:
+                continue
+            if assoc.scope == AssociationScope.DEVICE and assoc.device_id is not None:
+                self._devices[(assoc.device_id,)] = assoc
+            else:
+                self._rooms[(*_room_key(assoc.location), assoc.location.bed)] = assoc
+            count += 1
+        return count
 
     # --- listeners -------------------------------------------------------------------
 

@@ -13,11 +13,13 @@ import logging
 import signal
 import sys
 import tempfile
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 
 from vitalsd.app import Daemon
 from vitalsd.config import load_config
+from vitalsd.context.store import ContextChange
 from vitalsd.demo.ehr_view import show_ehr_messages
 from vitalsd.demo.processes import SimSpec, Simulators
 from vitalsd.errors import VitalsdError
@@ -29,6 +31,12 @@ _LOGGER = logging.getLogger(__name__)
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+# The simulated patient's wristband, in the "^MRN^id^family^given^birth date^sex" shape
+# the demo config's pattern reads.
+DEMO_WRISTBAND = "^MRN^12345^DOE^JANE^19800101^F"
+CUFF_NIBP_EVERY_S = 6  # a new blood pressure every 6 s (one at connect, before the scan)
 
 
 def demo_simulators(workdir: Path) -> list[SimSpec]:
@@ -85,8 +93,58 @@ def demo_simulators(workdir: Path) -> list[SimSpec]:
                 "64",
             ),
         ),
+        SimSpec(
+            "exam1-cuff",
+            (
+                "accutorr3",
+                "--pty",
+                "--link",
+                str(workdir / "exam1-cuff.tty"),
+                "--rate",
+                "1",
+                "--nibp-every",
+                str(CUFF_NIBP_EVERY_S),
+                "--spo2",
+                "0",
+                "--sys",
+                "128",
+                "--dia",
+                "84",
+            ),
+        ),
+        SimSpec(
+            "exam1-scanner",
+            (
+                "barcode",
+                "--pty",
+                "--link",
+                str(workdir / "exam1-scanner.tty"),
+                "--wait",
+                "1.5",
+                "--scan",
+                DEMO_WRISTBAND,
+                "--wait",
+                "1",
+                "--scan",
+                "ROOM:EXAM1",
+            ),
+        ),
         SimSpec("ehr", ("ehr", "--port", "0", "--record", str(workdir / "ehr-received.jsonl"))),
     ]
+
+
+def show_association(change: ContextChange) -> None:
+    """Print each association a scan makes (the demo's own, simulated patient)."""
+    after = change.after
+    if after is None or after.source != "barcode":
+        return
+    p = after.patient
+    t = datetime.now().astimezone().strftime("%H:%M:%S")
+    _say(
+        f"{t}  exam1-scanner      wristband scanned, room label ROOM:EXAM1 confirmed: "
+        f"{after.location.room} is now patient {p.id} ({p.family_name}, {p.given_name}); "
+        "the next BP goes to the EHR with it"
+    )
 
 
 MQTT_PROBE_TIMEOUT_S = 0.5
@@ -148,15 +206,20 @@ async def _demo(workdir: Path, duration: float | None, mqtt: str | None) -> int:
         drivers, outputs = load_drivers(), load_outputs()
         cfg = load_config(config_path, drivers=drivers.plugins, outputs=outputs.plugins)
         daemon = Daemon(cfg, drivers=drivers.plugins, outputs=outputs.plugins)
+        daemon.context.store.listen(show_association)
         _say(
             f"vitalsd demo: 3 simulated Masimo Rad-8 oximeters -> vitalsd -> this terminal,\n"
             f"  and HL7 ORU^R01 (IHE PCD-01) over MLLP to a simulated EHR interface engine\n"
             f"  config:   {config_path}\n"
             f"  readings: {workdir / 'observations.jsonl'} (JSON lines)\n"
             f"  EHR side: {workdir / 'ehr-received.jsonl'} (every message it received)\n"
-            f"  oximeters send the EHR a summary every 15 s (a BP cuff would send each reading)\n"
+            f"  oximeters send the EHR a summary every 15 s (the BP monitor sends each reading)\n"
             f"  exam2's patient takes the sensor off every 20 s, on a noisy cable;\n"
             f"  exam3 sits behind a simulated network serial server (socket://).\n"
+            f"  exam1 also has an Accutorr 3 BP monitor (a new reading every "
+            f"{CUFF_NIBP_EVERY_S} s) and a barcode\n"
+            f"  scanner: after 1.5 s it scans patient DOE, JANE's wristband, then the room label;\n"
+            f"  from then on exam1's readings carry her; exam2 and exam3 stay unassociated.\n"
             + (
                 f"  MQTT: publishing to {broker[0]}:{broker[1]}; watch with\n"
                 f"        vitalsd tail --host {broker[0]} --port {broker[1]} --site demo-clinic\n"

@@ -59,6 +59,40 @@ def render_page(status: dict[str, Any], refresh: float) -> str:
             + "</tr>"
         )
     no_devices = '<tr><td colspan="8">no devices configured</td></tr>'
+    ctx = status["context"]
+    assoc = [
+        f'<tr class="context" data-where="{escape(a["where"])}">'
+        + _cell(a["where"])
+        + _cell(a["patient_name"] or "(no name)")
+        + _cell(a["patient_id"])
+        + _cell(a["source"])
+        + _cell(a["since"])
+        + _cell(a["expires"] or "never")
+        + "</tr>"
+        for a in ctx["associations"]
+    ]
+    idle = [r for r in ctx["rooms"] if r not in {a["room"] for a in ctx["associations"]}]
+    assoc += [
+        f'<tr class="context" data-where="{escape(r)}">'
+        + _cell(r)
+        + '<td colspan="5">no patient: readings go out unassociated</td></tr>'
+        for r in idle
+    ]
+    sources = [
+        f'<tr class="source" data-source="{escape(x["name"])}">'
+        + _cell(x["name"])
+        + _state("online" if x["state"] == "running" else "failing")
+        + _cell(x["last_event_summary"])
+        + _cell(x["last_error"])
+        + "</tr>"
+        for x in ctx["sources"]
+    ]
+    held_note = (
+        f'<div id="held">{ctx["held"]} reading(s) held by the stale-record guard '
+        "(vitalsd context held list)</div>"
+        if ctx["held"]
+        else ""
+    )
     site = escape(status["site"])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -76,5 +110,17 @@ def render_page(status: dict[str, Any], refresh: float) -> str:
 <h2>Outputs</h2>
 <table id="outputs"><thead><tr><th>Output</th><th>State</th><th>Queued</th>
 <th>Delivered</th><th>Last error</th></tr></thead><tbody>{"".join(outs)}</tbody></table>
+<h2>Patients</h2>{held_note}
+<table id="context"><thead><tr><th>Room / device</th><th>Patient</th><th>Patient id</th>
+<th>Associated by</th><th>Since</th><th>Ends</th></tr></thead>
+<tbody>{"".join(assoc)}</tbody></table>
+{
+        '<h2>Context sources</h2><table id="sources"><thead><tr><th>Source</th><th>State</th>'
+        "<th>Last event</th><th>Last error</th></tr></thead><tbody>"
+        + "".join(sources)
+        + "</tbody></table>"
+        if sources
+        else ""
+    }
 </body></html>
 """

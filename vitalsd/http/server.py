@@ -1,6 +1,7 @@
-"""A tiny HTTP/1.1 server on ``asyncio.start_server``: GET/HEAD only, one request per
-connection. Enough for a browser, curl and a Prometheus scraper, with no web framework
-in a medical-device daemon's dependency tree.
+"""A tiny HTTP/1.1 server on ``asyncio.start_server``: one request per connection. GET/HEAD
+for the status pages; POST/DELETE only for the token-protected context API (/context).
+Enough for a browser, curl, a kiosk and a Prometheus scraper, with no web framework in a
+medical-device daemon's dependency tree.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from vitalsd.config import HttpConfig
 from vitalsd.errors import VitalsdError
+from vitalsd.http.context_api import ContextApi
 from vitalsd.http.page import render_page
 from vitalsd.http.snapshot import status_snapshot
 
@@ -25,7 +27,19 @@ _LOGGER = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 10.0  # a client that never finishes its request is dropped
 MAX_HEADER_BYTES = 16 * 1024
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+MAX_BODY_BYTES = 64 * 1024  # an association request is a few hundred bytes
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    500: "Internal Server Error",
+}
 
 
 class StatusServer:
@@ -35,6 +49,7 @@ class StatusServer:
         self._registry = registry
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
+        self._context_api = ContextApi(daemon)
         self.port = config.port
 
     async def start(self) -> None:
@@ -84,12 +99,41 @@ class StatusServer:
             await self._respond(writer, 400, "text/plain", b"bad request\n", head_only=False)
             return
         method, target, _version = parts
-        path = target.split("?", 1)[0]
+        path, _, query = target.partition("?")
+        if path == "/context" or path.startswith("/context/"):
+            await self._serve_context(reader, writer, method, path, query, head)
+            return
         if method not in ("GET", "HEAD"):
             await self._respond(writer, 405, "text/plain", b"GET or HEAD only\n", False)
             return
         status, ctype, body = self._route(path)
         await self._respond(writer, status, ctype, body, head_only=method == "HEAD")
+
+    async def _serve_context(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        method: str,
+        path: str,
+        query: str,
+        head: bytes,
+    ) -> None:
+        headers: dict[str, str] = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        try:
+            length = int(headers.get("content-length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            body = b'{"error": "bad or too large Content-Length"}\n'
+            await self._respond(writer, 413 if length > 0 else 400, "application/json", body, False)
+            return
+        body = await reader.readexactly(length) if length else b""
+        status, ctype, reply = self._context_api.handle(method, path, query, headers, body)
+        await self._respond(writer, status, ctype, reply, head_only=False)
 
     def _route(self, path: str) -> tuple[int, str, bytes]:
         if path == "/healthz":

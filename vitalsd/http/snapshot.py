@@ -1,7 +1,10 @@
 """What the daemon is doing right now, as one JSON-able document and one status line.
 
-No readings' values and no patient context here: this is shown to clinic IT and in
-``systemctl status``, so it says when a device last read, never what.
+No readings' values here: this is shown to clinic IT and in ``systemctl status``, so
+it says when a device last read, never what. The one exception is the current patient
+of each room (id and name, never birth date): the medical assistant checks on the local
+page that the room is associated with the right person. It never goes into a log or the
+status line.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from vitalsd import __version__
+from vitalsd.context.lifetime import where
 from vitalsd.model import DeviceState
 
 if TYPE_CHECKING:
@@ -30,7 +34,7 @@ def status_snapshot(daemon: Daemon) -> dict[str, Any]:
                 "id": s.device_id,
                 "driver": s.spec.profile.driver,
                 "kind": s.spec.profile.kind.value,
-                "port": s.spec.port,
+                "port": s.spec.where,  # the serial port, or "BLE AA:BB:..." for BLE
                 "state": st.state.value,
                 "since": _iso(st.since),
                 "last_error": st.reason,
@@ -62,6 +66,34 @@ def status_snapshot(daemon: Daemon) -> dict[str, Any]:
         }
         for name, st in daemon.bus.outputs.items()
     ]
+    service = daemon.context
+    held = service.held
+    context = {
+        "associations": [
+            {
+                "where": where(a),
+                "scope": a.scope.value,
+                "room": a.location.room,
+                "bed": a.location.bed,
+                "device": a.device_id,
+                "patient_id": a.patient.id,
+                "patient_name": ", ".join(
+                    n for n in (a.patient.family_name, a.patient.given_name) if n
+                ),
+                "visit_number": a.patient.visit_number,
+                "source": a.source,
+                "since": _iso(a.since),
+                "expires": _iso(a.expires),
+            }
+            for a in service.store.snapshot()
+        ],
+        "rooms": service.known_rooms(),
+        "held": held.count() if held is not None else 0,
+        "stale_records": daemon.config.context.stale_records,
+        "api": service.token.token is not None,
+        "save_error": service.lifetime.last_save_error,
+        "sources": [r.health_doc() for r in service.runners],
+    }
     return {
         "site": daemon.config.site.id,
         "version": __version__,
@@ -70,6 +102,7 @@ def status_snapshot(daemon: Daemon) -> dict[str, Any]:
         "summary": status_line(daemon),
         "devices": devices,
         "outputs": outputs,
+        "context": context,
     }
 
 

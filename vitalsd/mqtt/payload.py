@@ -72,9 +72,26 @@ class PatientRef(_Doc):
     visit_number: str | None = None
 
 
+class Association(_Doc):
+    source: str = Field(description="what associated the patient: api, barcode, hl7_adt, ...")
+    since: datetime = Field(description="readings taken before this never go to this patient")
+    scope: Literal["room", "device"]
+
+
 class Context(_Doc):
     location: Place
     patient: PatientRef | None = Field(default=None, description="only with include_patient")
+    associated: bool = Field(
+        default=False, description="the reading was attributed to the associated patient"
+    )
+    association: Association | None = Field(
+        default=None, description="the association the reading was attributed to"
+    )
+    unassociated_reason: str | None = Field(
+        default=None,
+        description="why a reading carries no patient although one was associated "
+        "(stored record from before the association, device clock unset, ...)",
+    )
 
 
 class ObservationV1(_Doc):
@@ -200,7 +217,22 @@ def observation_payload(o: Observation, site: str, *, include_patient: bool) -> 
         sequence=o.sequence,
         source=source,
         identity=_identity(o.identity),
-        context=Context(location=_place(o.context.location), patient=patient),
+        context=_context(o, patient),
+    )
+
+
+def _context(o: Observation, patient: PatientRef | None) -> Context:
+    a = o.context.association
+    return Context(
+        location=_place(o.context.location),
+        patient=patient,
+        associated=o.context.patient is not None,
+        association=(
+            Association(source=a.source, since=a.since, scope=a.scope.value)
+            if a is not None and o.context.patient is not None
+            else None
+        ),
+        unassociated_reason=o.context.unassociated_reason,
     )
 
 

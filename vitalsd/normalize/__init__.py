@@ -4,20 +4,24 @@ Units become canonical UCUM, codes come from the one code table, implausible val
 and suspect clocks are flagged (never dropped, never altered), naive device clocks get
 the device's zone, and repeats of a reading already seen are filtered out. Nothing
 downstream converts units or guesses codes again.
+
+Here, too, a reading gets its context: the room, and the associated patient only when
+the stale-record guard (``vitalsd.normalize.attribution``) lets it; the patient's age
+band then picks the plausibility limits.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from vitalsd.errors import VitalsdError
 from vitalsd.model import (
-    Context,
+    Association,
     DeviceIdentity,
     DeviceKind,
     Flag,
@@ -27,11 +31,30 @@ from vitalsd.model import (
     Observation,
     new_observation_id,
 )
+from vitalsd.normalize.attribution import attribute
 from vitalsd.normalize.codes import code_for
-from vitalsd.normalize.plausibility import DEFAULT_LIMITS, Limits, is_plausible
+from vitalsd.normalize.plausibility import (
+    DEFAULT_LIMITS,
+    Limits,
+    age_band,
+    is_plausible,
+    limits_for,
+)
 from vitalsd.normalize.units import UnitMismatch, convert
 
-__all__ = ["DeviceProfile", "NormalizationError", "NormalizationPolicy", "Normalizer"]
+__all__ = [
+    "ContextLookup",
+    "DeviceProfile",
+    "HoldSink",
+    "NormalizationError",
+    "NormalizationPolicy",
+    "Normalizer",
+]
+
+ContextLookup = Callable[[str, Location], Association | None]
+"""The association in force for (device id, device location) now: ``ContextStore.current``."""
+HoldSink = Callable[[Observation], None]
+"""Takes a stale reading the site holds; must have stored it durably when it returns."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,13 +81,25 @@ class DeviceProfile:
 class NormalizationPolicy:
     limits: Mapping[Metric, Limits] = field(default_factory=lambda: DEFAULT_LIMITS)
     max_clock_skew: timedelta | None = timedelta(minutes=5)  # None: no skew check
+    hold_stale: bool = False  # [context] stale_records = "hold"
+    allow_receive_time: bool = False  # [context] allow_receive_time
 
 
 class Normalizer:
-    """Stateful only for de-duplication; otherwise a pure function of its inputs."""
+    """Stateful only for de-duplication; otherwise a pure function of its inputs
+    (and of the context store it looks associations up in)."""
 
-    def __init__(self, policy: NormalizationPolicy | None = None) -> None:
+    def __init__(
+        self,
+        policy: NormalizationPolicy | None = None,
+        *,
+        context: ContextLookup | None = None,
+        hold: HoldSink | None = None,
+    ) -> None:
         self.policy = policy or NormalizationPolicy()
+        self._context = context
+        self._hold = hold
+        self.held = 0
         self._seen: dict[str, OrderedDict[tuple[object, ...], None]] = {}
         self.duplicates = 0
 
@@ -75,7 +110,8 @@ class Normalizer:
         measurement: Measurement,
         received: datetime,
     ) -> Observation | None:
-        """The observation for ``measurement``, or None if it repeats one already seen."""
+        """The observation for ``measurement``; None if it repeats one already seen, or
+        if it was held (stale, and the site holds stale readings)."""
         if self._is_repeat(device.device_id, measurement):
             self.duplicates += 1
             _LOGGER.debug("%s: repeated %s dropped", device.device_id, measurement.metric)
@@ -90,16 +126,40 @@ class Normalizer:
         flags = set(measurement.flags)
         if measurement.stored:
             flags.add(Flag.STORED)
-        if not is_plausible(measurement.metric, value, self.policy.limits):
+        device_time = self._device_time(device, measurement, received, flags)
+        association = self._context(device.device_id, device.location) if self._context else None
+        decision = attribute(
+            association,
+            device.location,
+            device_time=device_time,
+            received=received,
+            flags=flags,
+            stored=measurement.stored,
+            hold_stale=self.policy.hold_stale and self._hold is not None,
+            allow_receive_time=self.policy.allow_receive_time,
+        )
+        context = decision.context
+        if association is not None and context.patient is None:
+            _LOGGER.info(
+                "%s: %s%s %s: %s",
+                device.device_id,
+                "stored " if measurement.stored else "",
+                measurement.metric,
+                "held" if decision.hold else "sent unassociated",
+                context.unassociated_reason,
+            )
+        patient = context.patient
+        band = age_band(patient.birth_date, decision.time or received) if patient else None
+        if not is_plausible(measurement.metric, value, limits_for(band, self.policy.limits)):
             flags.add(Flag.IMPLAUSIBLE)
             _LOGGER.warning(
-                "%s: implausible %s value flagged (outside configured limits)",
+                "%s: implausible %s value flagged (outside the %s limits)",
                 device.device_id,
                 measurement.metric,
+                band or "all-ages",
             )
-        device_time = self._device_time(device, measurement, received, flags)
         converted = value != measurement.value or code.unit.unit != measurement.unit
-        return Observation(
+        obs = Observation(
             id=new_observation_id(),
             device_id=device.device_id,
             driver=device.driver,
@@ -115,7 +175,7 @@ class Normalizer:
             receive_time=received,
             device_time=device_time,
             identity=identity,
-            context=Context(location=device.location),
+            context=context,
             flags=frozenset(flags),
             group=measurement.group,
             stored=measurement.stored,
@@ -123,6 +183,17 @@ class Normalizer:
             source_value=measurement.value if converted else None,
             source_unit=measurement.unit if converted else None,
         )
+        if decision.hold:
+            assert self._hold is not None
+            try:
+                self._hold(obs)
+            except VitalsdError as err:
+                # Not held is better than lost: it goes out unassociated, as without "hold".
+                _LOGGER.error("%s: reading not held (%s); sent unassociated", device.device_id, err)
+                return obs
+            self.held += 1
+            return None
+        return obs
 
     def forget(self, device_id: str) -> None:
         """Drop de-duplication memory of a device (removed from config)."""

@@ -25,6 +25,8 @@ install -m 0644 "$SRC/systemd/vitalsd.tmpfiles.conf" /usr/lib/tmpfiles.d/vitalsd
 systemd-sysusers vitalsd.conf
 systemd-tmpfiles --create vitalsd.conf
 install -m 0644 "$SRC/systemd/vitalsd.service" /etc/systemd/system/vitalsd.service
+# BLE: let the vitalsd user call BlueZ over the system bus (dbus-daemon rereads system.d).
+install -m 0644 "$SRC/systemd/vitalsd-bluez.conf" /etc/dbus-1/system.d/vitalsd.conf
 if [ ! -e /etc/udev/rules.d/99-vitalsd-serial.rules ]; then
     install -m 0644 "$SRC/systemd/99-vitalsd-serial.rules" /usr/share/doc/vitalsd-99-vitalsd-serial.rules.example 2>/dev/null || true
 fi

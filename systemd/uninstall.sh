@@ -9,6 +9,7 @@ PURGE=no
 
 systemctl disable --now vitalsd.service 2>/dev/null || true
 rm -f /etc/systemd/system/vitalsd.service /usr/lib/tmpfiles.d/vitalsd.conf
+rm -f /etc/dbus-1/system.d/vitalsd.conf
 systemctl daemon-reload
 rm -rf /opt/vitalsd
 if [ "$PURGE" = yes ]; then

@@ -8,6 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.ble.fixtures import (  # noqa: F401 - shared BLE fixtures
+    ble_central,
+    ble_radio,
+    bleak_central,
+)
+
 
 @pytest.fixture(autouse=True)
 async def _no_lingering_tasks() -> AsyncIterator[None]:

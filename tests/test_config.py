@@ -514,7 +514,7 @@ def test_env_problems_name_the_variable(tmp_path: Path) -> None:
         "env VITALSD_DEVICES__EXAM9__PORT devices: no device with id 'EXAM9' (spelled "
         "upper-case, '-' and '.' as '_'); configured: exam3-oximeter, exam4-oximeter",
         "env VITALSD_DEVICES__X: expected VITALSD_DEVICES__<ID>__<KEY>",
-        "env VITALSD_MQTT__HOST: unknown table 'MQTT' (known: SITE, DAEMON, HTTP, DEVICES, OUTPUTS)",
+        "env VITALSD_MQTT__HOST: unknown table 'MQTT' (known: SITE, DAEMON, HTTP, CONTEXT, BLE, DEVICES, OUTPUTS)",
         "env VITALSD_OUTPUTS__LOG__OPTIONS__PATH outputs: no output named 'LOG' (spelled "
         "upper-case, '-' and '.' as '_'); configured: file",
         "env VITALSD_SITE__TIMEZONE site.timezone: unknown time zone 'Chicago' "

@@ -18,7 +18,10 @@ from pathlib import Path
 from vitalsd.bus import Bus
 from vitalsd.clock import zone
 from vitalsd.config import DeviceConfig, VitalsdConfig
+from vitalsd.context.service import ContextService
+from vitalsd.context.source import ContextSource
 from vitalsd.driver import Driver
+from vitalsd.links.ble_pool import CentralFactory, CentralPool, central_factory
 from vitalsd.model import BusItem, DeviceKind
 from vitalsd.normalize import DeviceProfile, NormalizationPolicy, Normalizer
 from vitalsd.output import Output, OutputEnvironment
@@ -46,6 +49,8 @@ class Daemon:
         drivers: Mapping[str, type[Driver]],
         outputs: Mapping[str, type[Output]],
         open_link: LinkOpener | None = None,
+        context_sources: Mapping[str, type[ContextSource]] | None = None,
+        ble_central_factory: CentralFactory | None = None,
     ) -> None:
         if open_link is None:
             from vitalsd.links.serial import open_serial_link  # only when not injected
@@ -54,10 +59,33 @@ class Daemon:
         self.config = config
         self._drivers = drivers
         self._open_link = open_link
-        self.normalizer = Normalizer(
-            NormalizationPolicy(max_clock_skew=timedelta(seconds=config.daemon.max_clock_skew))
-        )
         state_dir = Path(config.daemon.state_dir)
+        # One central per adapter, started when a BLE device first needs it.
+        self.centrals = CentralPool(
+            ble_central_factory or central_factory(config.ble, state_dir),
+            default_adapter=config.ble.adapter,
+        )
+        if context_sources is None:
+            from vitalsd.registry import load_context_sources
+
+            context_sources = load_context_sources().plugins
+        # Who and where: built before devices so restored associations apply at once.
+        self.context = ContextService(
+            config.context,
+            state_dir=state_dir,
+            site_id=config.site.id,
+            rooms=tuple(d.location for d in config.devices if d.enabled),
+            plugins=context_sources,
+        )
+        self.normalizer = Normalizer(
+            NormalizationPolicy(
+                max_clock_skew=timedelta(seconds=config.daemon.max_clock_skew),
+                hold_stale=config.context.stale_records == "hold",
+                allow_receive_time=config.context.allow_receive_time,
+            ),
+            context=self.context.store.current,
+            hold=self.context.hold,
+        )
         self.bus = Bus(
             [
                 (
@@ -94,9 +122,15 @@ class Daemon:
             port=d.port,
             serial=d.serial,
             options=d.options,
+            ble=d.ble.target(self.config.ble.adapter) if d.ble is not None else None,
+            cursor=Path(self.config.daemon.state_dir) / "ble" / f"{d.id}.json",
         )
         return DeviceSession(
-            spec, normalizer=self.normalizer, publish=self.publish, open_link=self._open_link
+            spec,
+            normalizer=self.normalizer,
+            publish=self.publish,
+            open_link=self._open_link,
+            centrals=self.centrals,
         )
 
     def publish(self, item: BusItem) -> None:
@@ -133,6 +167,7 @@ class Daemon:
     async def run(self, stop: asyncio.Event) -> ShutdownReport:
         """Run until ``stop`` is set, then shut down without losing accepted readings."""
         self.bus.start()
+        self.context.start()
         for s in self.sessions:
             self.start_session(s)
         self.started.set()
@@ -154,6 +189,8 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = {}
+        await self.centrals.close()  # after the devices: no driver holds a connection now
+        await self.context.close()
         timeout = self.config.daemon.shutdown_timeout
         undelivered = await self.bus.drain(timeout)
         await self.bus.close()

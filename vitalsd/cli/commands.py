@@ -67,12 +67,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     warnings = 0
     for d in cfg.devices:
         state = "" if d.enabled else "  (disabled)"
-        _out(f"  device {d.id}: {d.driver} on {d.port}{state}")
-        if d.enabled and "://" not in d.port and not Path(d.port).exists():
+        _out(f"  device {d.id}: {d.driver} on {d.where}{state}")
+        if d.enabled and d.port and "://" not in d.port and not Path(d.port).exists():
             warnings += 1
             _out(f"    warning: {d.port} does not exist now (unplugged? the daemon will retry)")
     for o in cfg.outputs:
         _out(f"  output {o.name}: {o.type}{'' if o.enabled else '  (disabled)'}")
+    for c in cfg.context.sources:
+        _out(f"  context source {c.name}: {c.type}{'' if c.enabled else '  (disabled)'}")
+    token_file = cfg.context.api_token_file
+    if token_file is not None and not cfg.context.api_token and not token_file.exists():
+        warnings += 1
+        _out(f"  warning: [context] api_token_file {token_file} does not exist: API closed")
     if not devices:
         warnings += 1
         _out("  warning: no enabled devices: the daemon would have nothing to read")

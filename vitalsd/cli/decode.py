@@ -16,6 +16,7 @@ from vitalsd.clock import zone
 from vitalsd.driver import Driver
 from vitalsd.errors import VitalsdError
 from vitalsd.jsondoc import event_doc, identity_doc, observation_doc
+from vitalsd.links.gatt import BASE_UUID_SUFFIX, normalize_uuid
 from vitalsd.model import DeviceEvent, DeviceIdentity, DriverReport, Location, Measurement
 from vitalsd.normalize import DeviceProfile, NormalizationPolicy, Normalizer
 from vitalsd.registry import load_drivers
@@ -53,6 +54,15 @@ def _decode_characteristic(
     if decode is None:
         raise VitalsdError(f"driver {args.driver!r} does not decode BLE characteristics")
     text = args.characteristic.lower().removeprefix("0x")
+    if len(text) == 36 and not text.endswith(BASE_UUID_SUFFIX):
+        # A vendor's 128-bit characteristic (Nonin, BerryMed, Jumper ...).
+        decode_vendor = getattr(driver, "decode_notification", None)
+        if decode_vendor is None:
+            raise VitalsdError(f"driver {args.driver!r} decodes no vendor characteristic")
+        vendor_reports: list[DriverReport] = decode_vendor(text, data)
+        return vendor_reports
+    if len(text) == 36:
+        text = text[4:8]  # the SIG short form inside the base UUID
     try:
         uuid = int(text, 16)
     except ValueError:
@@ -62,6 +72,24 @@ def _decode_characteristic(
             f"--characteristic: expected a 16-bit UUID in hex (2a35), got {args.characteristic!r}"
         )
     reports: list[DriverReport] = decode(uuid, data, tolerant=args.tolerant)
+    return reports
+
+
+def _decode_advertisement(
+    driver: type[Driver], args: argparse.Namespace, data: bytes
+) -> list[DriverReport]:
+    decode = getattr(driver, "decode_advertisement", None)
+    if decode is None:
+        raise VitalsdError(f"driver {args.driver!r} does not decode BLE advertisements")
+    if args.uuid is None:
+        raise VitalsdError("--advertisement needs --uuid: the service-data UUID (e.g. 181d)")
+    if args.characteristic is not None:
+        raise VitalsdError("give either --advertisement or --characteristic, not both")
+    try:
+        uuid = normalize_uuid(args.uuid)
+    except ValueError:
+        raise VitalsdError(f"--uuid: not a Bluetooth UUID: {args.uuid!r}") from None
+    reports: list[DriverReport] = decode(uuid, data)
     return reports
 
 
@@ -84,7 +112,11 @@ def decode_capture(args: argparse.Namespace, out: TextIO) -> int:
         location=Location(),
         timezone=tz,
     )
-    if args.characteristic is not None:
+    if getattr(args, "advertisement", False):
+        reports, rejected = _decode_advertisement(driver, args, data), 0
+    elif getattr(args, "uuid", None) is not None:
+        raise VitalsdError("--uuid goes with --advertisement")
+    elif args.characteristic is not None:
         reports, rejected = _decode_characteristic(driver, args, data), 0
     else:
         decoder = driver.new_decoder()

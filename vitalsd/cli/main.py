@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from vitalsd import __version__
-from vitalsd.cli import commands, scan, status, tail
+from vitalsd.cli import commands, pair, scan, status, tail
+from vitalsd.cli import context as context_cli
 from vitalsd.cli import outbox as outbox_cli
 from vitalsd.errors import ConfigError, VitalsdError
 
@@ -69,12 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument(
         "--characteristic",
         metavar="UUID",
-        help="the bytes are one BLE GATT characteristic value (16-bit UUID, e.g. 2a35)",
+        help=(
+            "the bytes are one BLE GATT characteristic value "
+            "(16-bit UUID, e.g. 2a35, or a vendor's full 128-bit UUID)"
+        ),
     )
     decode.add_argument(
         "--tolerant",
         action="store_true",
         help="with --characteristic: accept documented device quirks (logged)",
+    )
+    decode.add_argument(
+        "--advertisement",
+        action="store_true",
+        help="the bytes are one BLE advertisement's service-data payload (give --uuid)",
+    )
+    decode.add_argument(
+        "--uuid",
+        metavar="UUID",
+        help="with --advertisement: the service-data UUID (e.g. 181d, or the full form)",
     )
     decode.set_defaults(func=commands.cmd_decode)
 
@@ -106,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_parser(sub)
     outbox_cli.register(sub)
     scan.register(sub)
+    pair.register(sub)
     tail.register(sub)
+    context_cli.register(sub)
     _add_plugin_commands(sub)
     return parser
 

@@ -1,4 +1,5 @@
-"""``vitalsd scan``: the serial ports on this machine, and which protocol one of them speaks."""
+"""``vitalsd scan``: the serial ports on this machine, and which protocol one of them speaks;
+with ``--ble``, the Bluetooth LE advertisers nearby (``vitalsd.cli.ble_scan``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from vitalsd.cli.ble_scan import DEFAULT_SCAN_S, cmd_scan_ble
+from vitalsd.cli.ble_setup import add_ble_arguments
 from vitalsd.errors import VitalsdError
 from vitalsd.probe import (
     PortInfo,
@@ -26,13 +29,15 @@ DEFAULT_LISTEN_S = 3.0
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "scan",
-        help="list serial ports; with --probe, find which device protocol a port speaks",
+        help="list serial ports (--probe: which protocol a port speaks; --ble: BLE devices)",
         description=(
             "Lists serial ports with their /dev/serial/by-id names, USB VID:PID, description "
             "and serial number. With --probe PORT, opens PORT with each serial driver's line "
             "settings in turn and listens (read-only; only a driver's declared identification "
             "query is ever sent, never a command that starts a measurement) and reports which "
-            "protocol decoded valid frames."
+            "protocol decoded valid frames. With --ble, listens for Bluetooth LE "
+            "advertisements and shows each advertiser's address, name, signal and services "
+            "with the driver that would serve it."
         ),
     )
     p.add_argument(
@@ -49,10 +54,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--driver", action="append", help="probe only this driver (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--ble", action="store_true", help="list Bluetooth LE advertisers instead")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_SCAN_S,
+        metavar="S",
+        help=f"with --ble: seconds to listen (default {DEFAULT_SCAN_S:g})",
+    )
+    add_ble_arguments(p)
     p.set_defaults(func=cmd_scan)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    if args.ble:
+        return cmd_scan_ble(args)
     if args.probe is None:
         return print_ports(list_serial_ports(), args.json, sys.stdout)
     if not args.listen > 0:

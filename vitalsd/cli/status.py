@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from vitalsd.config import HttpConfig
 from vitalsd.errors import VitalsdError
+from vitalsd.supervisor import WAITING_FOR_ADVERTISEMENT
 
 TIMEOUT_S = 5.0
 
@@ -87,7 +88,12 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(doc, indent=1) + "\n")
     else:
         print_status(doc, out)
-    offline = [d for d in doc["devices"] if d["state"] != "online"]
+    # A BLE device between sessions is offline by design: waiting is not a problem.
+    offline = [
+        d
+        for d in doc["devices"]
+        if d["state"] != "online" and d.get("last_error") != WAITING_FOR_ADVERTISEMENT
+    ]
     failing = [o for o in doc["outputs"] if o["failing"]]
     return 3 if offline or failing else 0  # like `systemctl status`: 0 only when all is well
 

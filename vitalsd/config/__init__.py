@@ -5,6 +5,8 @@ from __future__ import annotations
 from vitalsd.config.documents import DROPIN_DIR
 from vitalsd.config.loader import describe_sources, load_config
 from vitalsd.config.schema import (
+    ContextConfig,
+    ContextSourceConfig,
     DaemonConfig,
     DeviceConfig,
     EnvOverride,
@@ -16,6 +18,8 @@ from vitalsd.config.schema import (
 
 __all__ = [
     "DROPIN_DIR",
+    "ContextConfig",
+    "ContextSourceConfig",
     "DaemonConfig",
     "DeviceConfig",
     "EnvOverride",

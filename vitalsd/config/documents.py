@@ -21,8 +21,9 @@ from vitalsd.config.toml_index import TomlIndex
 from vitalsd.errors import ConfigProblem
 
 DROPIN_DIR = "conf.d"
-TABLES = ("site", "daemon", "http")
+TABLES = ("site", "daemon", "http", "context", "ble")
 ARRAYS = ("devices", "outputs")
+NESTED_ARRAYS = {"context": "sources"}  # [[context.sources]] concatenate like [[devices]]
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
@@ -46,6 +47,10 @@ class Entry:
         return self.origins[()]
 
 
+def _nested_sections() -> list[str]:
+    return [f"{table}.{array}" for table, array in NESTED_ARRAYS.items()]
+
+
 @dataclass(slots=True)
 class Merged:
     """Everything read so far: merged tables, entries, origins and the problems found."""
@@ -54,7 +59,9 @@ class Merged:
     sources: list[str] = field(default_factory=list)
     tables: dict[str, Any] = field(default_factory=dict)
     origins: dict[Loc, Origin] = field(default_factory=dict)
-    entries: dict[str, list[Entry]] = field(default_factory=lambda: {a: [] for a in ARRAYS})
+    entries: dict[str, list[Entry]] = field(
+        default_factory=lambda: {a: [] for a in (*ARRAYS, *_nested_sections())}
+    )
     overrides: list[EnvOverride] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
 
@@ -135,6 +142,12 @@ def add_file(path: Path, merged: Merged) -> bool:
     doc, index = loaded
     for name, value in doc.items():
         here = Origin(source, index.line((name,)))
+        nested = NESTED_ARRAYS.get(name)
+        if nested is not None and isinstance(value, dict) and nested in value:
+            value = dict(value)
+            _add_entries(
+                f"{name}.{nested}", (name, nested), value.pop(nested), source, index, merged
+            )
         if name in TABLES:
             if not isinstance(value, dict):
                 merged.add(here, name, f"must be a table: [{name}] (got {show(value)})")
@@ -144,22 +157,31 @@ def add_file(path: Path, merged: Merged) -> bool:
             for rel, line in index.under((name,)):
                 merged.origins.setdefault((name, *rel), Origin(source, line))
         elif name in ARRAYS:
-            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                merged.add(
-                    here, name, f"must be an array of tables: write [[{name}]], not [{name}]"
-                )
-                continue
-            for i, table in enumerate(value):
-                origins: dict[Loc, Origin] = {
-                    rel: Origin(source, line) for rel, line in index.under((name, i))
-                }
-                origins[()] = Origin(source, index.line((name, i)))
-                merged.entries[name].append(Entry(name, i + 1, dict(table), origins))
+            _add_entries(name, (name,), value, source, index, merged)
         else:
             what = "table" if isinstance(value, dict | list) else "key"
             hint = suggest(name, (*TABLES, *ARRAYS))
             merged.add(here, name, f"unknown {what}{hint}")
     return True
+
+
+def _add_entries(
+    section: str, loc: Loc, value: Any, source: str, index: TomlIndex, merged: Merged
+) -> None:
+    """``[[section]]`` blocks of one file, appended to those of files read before."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        merged.add(
+            Origin(source, index.line(loc)),
+            section,
+            f"must be an array of tables: write [[{section}]], not [{section}]",
+        )
+        return
+    for i, table in enumerate(value):
+        origins: dict[Loc, Origin] = {
+            rel: Origin(source, line) for rel, line in index.under((*loc, i))
+        }
+        origins[()] = Origin(source, index.line((*loc, i)))
+        merged.entries[section].append(Entry(section, i + 1, dict(table), origins))
 
 
 def dropins(path: Path, merged: Merged) -> list[Path]:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from vitalsd.config.documents import Entry, Merged
 
 ENV_PREFIX = "VITALSD_"
-SECTIONS = ("site", "daemon", "http")
+SECTIONS = ("site", "daemon", "http", "context", "ble")
 ARRAYS = ("devices", "outputs")
 
 
@@ -108,7 +108,7 @@ def _set_path(target: dict[str, Any], path: tuple[str, ...], value: object) -> s
 def entry_name(entry: Entry) -> str | None:
     """The id of a device, or the name (default: the type) of an output, as written."""
     name = entry.values.get("id" if entry.section == "devices" else "name")
-    if name is None and entry.section == "outputs":
+    if name is None and entry.section != "devices":
         name = entry.values.get("type")
     return name if isinstance(name, str) else None
 

@@ -13,10 +13,15 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from vitalsd.config.ble import BleConfig, BleSettings
 from vitalsd.config.documents import Entry, Merged, add_file, dropins
 from vitalsd.config.env import apply_env, entry_name, env_settings
 from vitalsd.config.problems import Loc, Origin, Report, suggest, validate
 from vitalsd.config.schema import (
+    ContextConfig,
+    ContextEntry,
+    ContextSourceConfig,
+    ContextSourceEntry,
     DaemonConfig,
     DeviceConfig,
     DeviceEntry,
@@ -26,10 +31,11 @@ from vitalsd.config.schema import (
     SiteConfig,
     VitalsdConfig,
 )
+from vitalsd.context.source import ContextSource
 from vitalsd.driver import Driver
 from vitalsd.errors import ConfigError, ConfigProblem
 from vitalsd.links.base import SerialSettings
-from vitalsd.model import Location
+from vitalsd.model import Location, Transport
 from vitalsd.output import Output
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,8 +78,22 @@ def _device(
     if isinstance(name, str) and driver is None:
         report(("driver",), _installed("driver", name, drivers))
     option_names = list(driver.options_model.model_fields) if driver else []
-    elsewhere = {"serial": list(SerialSettings.model_fields), "options": option_names}
-    base = validate(DeviceEntry, entry.values, report, elsewhere=elsewhere)
+    elsewhere = {
+        "serial": list(SerialSettings.model_fields),
+        "options": option_names,
+        "ble": list(BleSettings.model_fields),
+    }
+    pending: list[tuple[Loc, str]] = []
+    base = validate(
+        DeviceEntry, entry.values, lambda loc, m: pending.append((loc, m)), elsewhere=elsewhere
+    )
+    ble_ok, ble = _device_transport(entry, driver, lambda loc, m: pending.append((loc, m)))
+    # In field order, as pydantic lists them: "port" (checked here) before "room".
+    fields = list(DeviceEntry.model_fields)
+    for loc, message in sorted(
+        pending, key=lambda p: fields.index(str(p[0][0])) if p[0] and p[0][0] in fields else 99
+    ):
+        report(loc, message)
     serial_in = entry.values.get("serial", {})
     serial = None
     if isinstance(serial_in, dict):
@@ -85,16 +105,61 @@ def _device(
     options = None
     if driver is not None and isinstance(options_in, dict):
         options = validate(driver.options_model, options_in, report, ("options",))
-    if base is None or serial is None or options is None or site is None:
+    if base is None or serial is None or options is None or site is None or not ble_ok:
         return None
     point_of_care = base.point_of_care or site.point_of_care
     return DeviceConfig(
-        **base.model_dump(exclude={"serial", "options", "point_of_care"}),
+        **base.model_dump(exclude={"serial", "options", "point_of_care", "ble"}),
         point_of_care=point_of_care,
         serial=serial,
         options=options,
         location=Location(site.facility, point_of_care, base.room, base.bed),
+        ble=ble,
     )
+
+
+def _device_transport(
+    entry: Entry, driver: type[Driver] | None, report: Report
+) -> tuple[bool, BleSettings | None]:
+    """``port`` for a serial driver, ``[devices.ble]`` for a BLE driver: (usable, ble)."""
+    port = entry.values.get("port")
+    ble_in = entry.values.get("ble")
+    ble = None
+    ok = True
+    if ble_in is not None:
+        if isinstance(ble_in, dict):
+            ble = validate(BleSettings, ble_in, report, ("ble",))
+            ok = ble is not None
+        else:
+            report(("ble",), 'must be a table: [devices.ble] with address = "AA:BB:..."')
+            ok = False
+    serial_ok = driver is None or Transport.SERIAL in driver.transports
+    ble_ok = driver is None or Transport.BLE in driver.transports
+    name = driver.name if driver is not None else "?"
+    if port is None and ble_in is None:
+        if not serial_ok:
+            report(
+                ("ble",),
+                f"driver '{name}' is a Bluetooth LE driver: add [devices.ble] with "
+                'address = "AA:BB:CC:DD:EE:FF", or name = "pattern*" and/or service = "1810"',
+            )
+        else:
+            report(("port",), "missing required key")
+        return False, None
+    if port is not None and ble_in is not None:
+        report(("ble",), "give either port (serial) or [devices.ble] (Bluetooth LE), not both")
+        return False, None
+    if port is not None and not serial_ok:
+        report(
+            ("port",),
+            f"driver '{name}' talks Bluetooth LE, not serial: remove port and add "
+            '[devices.ble] with address = "AA:BB:CC:DD:EE:FF" (or name/service)',
+        )
+        return False, None
+    if ble_in is not None and not ble_ok:
+        report(("ble",), f"driver '{name}' is a serial driver: remove [devices.ble], set port")
+        return False, None
+    return ok, ble
 
 
 def _output(
@@ -119,6 +184,28 @@ def _output(
     )
 
 
+def _context_source(
+    entry: Entry, sources: Mapping[str, type[ContextSource]], merged: Merged
+) -> ContextSourceConfig | None:
+    def report(loc: Loc, message: str) -> None:
+        merged.add(entry.origin(loc), entry.key(loc), message)
+
+    kind = entry.values.get("type")
+    plugin = sources.get(kind) if isinstance(kind, str) else None
+    if isinstance(kind, str) and plugin is None:
+        report(("type",), _installed("context source type", kind, sources))
+    base = validate(ContextSourceEntry, entry.values, report)
+    options_in = entry.values.get("options", {})
+    options = None
+    if plugin is not None and isinstance(options_in, dict):
+        options = validate(plugin.options_model, options_in, report, ("options",))
+    if base is None or options is None:
+        return None
+    return ContextSourceConfig(
+        type=base.type, name=base.name or base.type, enabled=base.enabled, options=options
+    )
+
+
 def _rank(merged: Merged) -> Callable[[ConfigProblem], tuple[int, int, str]]:
     order = {s: i for i, s in enumerate(merged.sources)}
 
@@ -136,8 +223,16 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     drivers: Mapping[str, type[Driver]],
     outputs: Mapping[str, type[Output]],
+    context_sources: Mapping[str, type[ContextSource]] | None = None,
 ) -> VitalsdConfig:
-    """Load, merge, override and validate; raise ``ConfigError`` with every problem."""
+    """Load, merge, override and validate; raise ``ConfigError`` with every problem.
+
+    ``context_sources`` defaults to the installed ones (entry points).
+    """
+    if context_sources is None:
+        from vitalsd.registry import load_context_sources  # the registry imports config users
+
+        context_sources = load_context_sources().plugins
     merged = Merged(main=str(path))
     main_ok = add_file(path, merged)
     if not main_ok and merged.problems[-1].line is None:
@@ -166,6 +261,11 @@ def load_config(
         merged.add(Origin(merged.main, None), "site", "missing required table [site] (with id)")
     daemon = validate(DaemonConfig, merged.tables.get("daemon", {}), table_report(("daemon",)))
     http = validate(HttpConfig, merged.tables.get("http", {}), table_report(("http",)))
+    context = validate(ContextEntry, merged.tables.get("context", {}), table_report(("context",)))
+    ble = validate(BleConfig, merged.tables.get("ble", {}), table_report(("ble",)))
+    ctx_entries = merged.entries["context.sources"]
+    ctx_sources = [_context_source(e, context_sources, merged) for e in ctx_entries]
+    _check_unique(ctx_entries, "context source name", [entry_name(e) for e in ctx_entries], merged)
     devices = [_device(e, site, drivers, merged) for e in merged.entries["devices"]]
     outs = [_output(e, outputs, merged) for e in merged.entries["outputs"]]
     ids = [
@@ -179,12 +279,19 @@ def load_config(
     assert site is not None
     assert daemon is not None
     assert http is not None
+    assert context is not None
+    assert ble is not None
     config = VitalsdConfig(
         site=site,
         daemon=daemon,
         http=http,
         devices=tuple(d for d in devices if d is not None),
         outputs=tuple(o for o in outs if o is not None),
+        context=ContextConfig(
+            **context.model_dump(),
+            sources=tuple(s for s in ctx_sources if s is not None),
+        ),
+        ble=ble,
         sources=tuple(merged.sources),
         overrides=tuple(merged.overrides),
     )

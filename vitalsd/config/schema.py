@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 from pydantic_core import PydanticCustomError
 
+from vitalsd.config.ble import BleConfig, BleSettings
+from vitalsd.context.source import SourceOptions
 from vitalsd.driver import DriverOptions
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import Location
@@ -30,6 +32,7 @@ CUSTOM_ERROR = "vitalsd"
 _SITE_ID = re.compile(r"[a-z0-9_-]{1,40}")
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,40}")
 _URL_SCHEMES = ("socket", "rfc2217")
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -158,18 +161,83 @@ class HttpConfig(_Section):
     refresh: float = Field(default=5.0, gt=0, description="status page refresh, seconds")
 
 
+def parse_duration(value: Any) -> Any:
+    """Seconds from ``"4h"``, ``"30m"``, ``"1h30m"``, ``"90s"`` or a plain number of seconds."""
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        found = _DURATION.fullmatch(text)
+        if not text or found is None or not any(found.groups()):
+            raise _fail(f'\'{value}\' is not a duration: write e.g. "4h", "30m" or "90s"')
+        h, m, sec = (float(g) if g else 0.0 for g in found.groups())
+        return h * 3600 + m * 60 + sec
+    return value
+
+
+class ContextEntry(_Section):
+    """``[context]``: how patient/room associations live and how readings are attributed."""
+
+    timeout: float | None = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="association lifetime unless a request says otherwise ('4h'); none: no end",
+    )
+    stale_records: Literal["unassociated", "hold"] = Field(
+        default="unassociated",
+        description="readings from before the association: send unassociated, or hold them",
+    )
+    allow_receive_time: bool = Field(
+        default=False,
+        description="attribute readings with an unset or skewed device clock by receive time",
+    )
+    api_token_file: Path | None = Field(
+        default=None, description="file holding the bearer token of the local context API"
+    )
+    api_token: str | None = Field(
+        default=None, description="the token itself; only via VITALSD_CONTEXT__API_TOKEN"
+    )
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("none", "never", "0"):
+            return None
+        return parse_duration(value)
+
+    @field_validator("api_token_file")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise _fail(f"'{value}' must be an absolute path, e.g. /etc/vitalsd/context.token")
+        return value
+
+
+class ContextSourceEntry(_Section):
+    """One ``[[context.sources]]`` block; ``options`` are checked by the source's model."""
+
+    type: str
+    name: str | None = None
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "context source name")
+
+
 class DeviceEntry(_Section):
     """One ``[[devices]]`` block as written; ``serial``/``options`` are checked later."""
 
     id: str
     driver: str
-    port: str
+    port: str | None = None  # serial drivers; BLE drivers take [devices.ble] instead
     room: str
     bed: str | None = None
     point_of_care: str | None = None
     enabled: bool = True
     timezone: str | None = None
     serial: dict[str, Any] = Field(default_factory=dict)
+    ble: dict[str, Any] | None = None  # checked against BleSettings by the loader
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("id")
@@ -179,8 +247,8 @@ class DeviceEntry(_Section):
 
     @field_validator("port")
     @classmethod
-    def _port(cls, value: str) -> str:
-        return check_port(value)
+    def _port(cls, value: str | None) -> str | None:
+        return None if value is None else check_port(value)
 
     @field_validator("timezone")
     @classmethod
@@ -209,7 +277,7 @@ class DeviceConfig(BaseModel):
 
     id: str
     driver: str
-    port: str
+    port: str | None = None  # None for a BLE device
     room: str
     bed: str | None = None
     point_of_care: str | None = None  # the device's own, else the site's
@@ -218,6 +286,14 @@ class DeviceConfig(BaseModel):
     serial: SerialSettings  # the driver's serial_defaults with the file's overrides
     options: SerializeAsAny[DriverOptions]  # an instance of the driver's options_model
     location: Location
+    ble: BleSettings | None = None  # a BLE device: which one ([devices.ble])
+
+    @property
+    def where(self) -> str:
+        """The port, or the BLE device as configured: for messages."""
+        if self.ble is not None:
+            return self.ble.target().describe()
+        return self.port or "?"
 
 
 class OutputConfig(BaseModel):
@@ -229,6 +305,30 @@ class OutputConfig(BaseModel):
     name: str  # unique; defaults to the type
     enabled: bool = True
     options: SerializeAsAny[OutputOptions]  # an instance of the output's options_model
+
+
+class ContextSourceConfig(BaseModel):
+    """A context source instance as the daemon runs it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    name: str  # unique; defaults to the type
+    enabled: bool = True
+    options: SerializeAsAny[SourceOptions]  # an instance of the source's options_model
+
+
+class ContextConfig(BaseModel):
+    """``[context]`` resolved: the sources checked against their plugins' models."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: float | None = 4 * 3600.0  # seconds
+    stale_records: Literal["unassociated", "hold"] = "unassociated"
+    allow_receive_time: bool = False
+    api_token_file: Path | None = None
+    api_token: str | None = Field(default=None, repr=False)
+    sources: tuple[ContextSourceConfig, ...] = ()
 
 
 class EnvOverride(BaseModel):
@@ -250,5 +350,7 @@ class VitalsdConfig(BaseModel):
     http: HttpConfig = Field(default_factory=HttpConfig)
     devices: tuple[DeviceConfig, ...] = ()
     outputs: tuple[OutputConfig, ...] = ()
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    ble: BleConfig = Field(default_factory=BleConfig)
     sources: tuple[str, ...] = ()  # files read, main file first
     overrides: tuple[EnvOverride, ...] = ()  # keys set by VITALSD_* variables

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,8 +17,10 @@ from datetime import datetime
 
 from simulators import (
     accutorr3,
+    barcode_scanner,
     contec,
     detecto_solo,
+    ehr_adt,
     ehr_receiver,
     nellcor,
     nonin_ascii,
@@ -109,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (suntech, suretemp, accutorr3):
         module.register(sub)
     ehr_receiver.register(sub)
+    ehr_adt.register(sub)
+    barcode_scanner.register(sub)
+    if importlib.util.find_spec("bumble") is not None:  # BLE peripherals need bumble (optional)
+        from simulators.ble import health_cli
+
+        health_cli.register(sub)
     return parser
 
 

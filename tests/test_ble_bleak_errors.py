@@ -11,10 +11,17 @@ from typing import Any
 import pytest
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
-from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
 from bumble.link import LocalLink
 
 from tests.ble.bleak_backend import VirtualAdapter
+from tests.ble.centrals import open_bleak, seen
 from tests.ble.peripherals import ADDRESS, TEMP_TYPE, thermometer_peripheral
 from vitalsd.errors import (
     BleGattError,
@@ -31,21 +38,12 @@ from vitalsd.links.ble_bleak import BleakCentral
 async def central_with(
     radio: LocalLink, client: type[BaseBleakClient] | None = None, **kwargs: Any
 ) -> AsyncIterator[BleakCentral]:
-    adapter = VirtualAdapter(radio)
-    scanner, default_client = adapter.backends()
-    central = BleakCentral(
-        scanner_backend=scanner, client_backend=client or default_client, **kwargs
-    )
-    await central.start()
-    try:
-        async with thermometer_peripheral(radio):
-            async for adv in central.advertisements():
-                if adv.address == ADDRESS:
-                    break
-            yield central
-    finally:
-        await central.close()
-        await adapter.close()
+    """A started ``BleakCentral`` (on ``client`` if given) that has seen the thermometer."""
+    if client is not None:
+        kwargs["client_backend"] = client
+    async with open_bleak(radio, **kwargs) as central, thermometer_peripheral(radio):
+        await seen(central)
+        yield central
 
 
 def failing_connect(radio: LocalLink, error: BaseException) -> type[BaseBleakClient]:
@@ -224,6 +222,12 @@ class _FailingScanner(BaseBleakScanner):
 @pytest.mark.parametrize(
     ("error", "says"),
     [
+        (
+            BleakBluetoothNotAvailableError(
+                "no adapter", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
+            ),
+            "adapter hci1 is not available",
+        ),
         (BleakDBusError("org.bluez.Error.NotReady", ["Resource Not Ready"]), "power on"),
         (BleakError("No Bluetooth adapters found."), "No Bluetooth adapters found"),
         (PermissionError(13, "Permission denied"), "access to the D-Bus system bus"),

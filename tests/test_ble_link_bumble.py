@@ -1,9 +1,9 @@
-"""BumbleCentral/BumbleConnection against a bumble peripheral on the virtual radio:
-real advertising, ATT, GATT and SMP bytes, in one process."""
+"""BumbleCentral/BumbleConnection's own ways against a bumble peripheral on the virtual
+radio: real advertising, ATT, GATT and SMP bytes, in one process. What it shares with the
+bleak adapter is in test_ble_link_adapters."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from pathlib import Path
 
@@ -12,23 +12,15 @@ from bumble.controller import Controller
 from bumble.link import LocalLink
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
+from tests.ble.centrals import open_bumble
 from tests.ble.peripherals import (
     ADDRESS,
-    BOTH,
-    COMPANY,
-    CONTROL,
     HANG_UP,
-    HTS,
-    INTERMEDIATE,
-    NAME,
-    SECRET,
-    TEMP_MEASUREMENT,
     TEMP_TYPE,
     thermometer_peripheral,
 )
 from vitalsd.config.ble import BleConfig
 from vitalsd.errors import (
-    BleGattError,
     BlePairingError,
     DeviceDisconnected,
     DeviceTimeout,
@@ -37,38 +29,11 @@ from vitalsd.errors import (
 from vitalsd.links.ble_bumble import BumbleCentral
 from vitalsd.links.ble_pool import CentralPool, central_factory
 from vitalsd.links.gatt import (
-    Advertisement,
     BleLink,
     BleTarget,
-    GattConnection,
     JsonCursorStore,
     uuid16,
 )
-
-
-def connected(conn: GattConnection) -> bool:
-    return conn.is_connected  # a call, so mypy does not keep an earlier narrowing
-
-
-async def first(stream: object, address: str = ADDRESS) -> Advertisement:
-    async for adv in stream:  # type: ignore[attr-defined]
-        if adv.address == address and adv.manufacturer_data:
-            return adv  # type: ignore[no-any-return]
-    raise AssertionError("stream ended")
-
-
-async def test_scan_fans_out_to_every_subscriber(
-    ble_radio: LocalLink, ble_central: BumbleCentral
-) -> None:
-    one, two = ble_central.advertisements(), ble_central.advertisements()
-    async with thermometer_peripheral(ble_radio):
-        a, b = await asyncio.gather(first(one), first(two))
-    assert a == b
-    assert a.address == ADDRESS  # upper case, no "/P"
-    assert a.name == NAME
-    assert a.service_uuids == (HTS,)
-    assert a.manufacturer_data == {COMPANY: b"\x08"}
-    assert a.connectable
 
 
 async def test_ble_link_waits_for_its_own_device(
@@ -88,90 +53,6 @@ async def test_ble_link_waits_for_its_own_device(
     assert "bumble virtual radio" in link.description
 
 
-async def test_gatt_session(ble_radio: LocalLink, ble_central: BumbleCentral) -> None:
-    async with thermometer_peripheral(ble_radio) as thermo:
-        conn = await ble_central.connect(ADDRESS, timeout=10)
-        assert conn.is_connected
-        services = await conn.services()
-        hts = next(s for s in services if s.uuid == HTS)
-        props = {c.uuid: c.properties for c in hts.characteristics}
-        assert props[TEMP_MEASUREMENT] == {"indicate"}
-        assert props[CONTROL] == {"write", "write-without-response"}
-        assert await conn.read("2A1D") == b"\x02"
-        assert await conn.read(TEMP_TYPE) == b"\x02"
-
-        await conn.write(CONTROL, b"\x02\x00\xe1")
-        await conn.write(CONTROL, b"\x01", response=False)
-
-        got: list[tuple[str, bytes]] = []
-        await conn.subscribe(TEMP_MEASUREMENT, lambda v: got.append(("temp", v)))
-        await conn.subscribe(INTERMEDIATE, lambda v: got.append(("inter", v)))
-        await conn.subscribe(BOTH, lambda v: got.append(("both", v)))  # prefers indicate
-        await thermo.notify(b"\x00\x60\x01\x00\xff")
-        await thermo.indicate(b"\x06\x6e\x01\x00\xff")
-        await thermo.device.indicate_subscribers(thermo.both, b"\x06\x00\x01\x01")
-        # Indications are confirmed, so both have arrived once the awaits return.
-        assert ("temp", b"\x06\x6e\x01\x00\xff") in got
-        assert ("both", b"\x06\x00\x01\x01") in got
-        await conn.unsubscribe(BOTH)
-        await thermo.device.indicate_subscribers(thermo.both, b"\xff")
-        assert ("both", b"\xff") not in got
-
-        await conn.write(BOTH, b"\x01\x01")
-        await conn.disconnect()
-        await conn.disconnect()  # twice is fine
-        assert await conn.wait_disconnected() == "disconnected by vitalsd"
-        assert not connected(conn)
-    assert thermo.writes[0] == ("control", b"\x02\x00\xe1")
-    assert ("both", b"\x01\x01") in thermo.writes
-    # The write without response is delivered too, in order.
-    assert thermo.writes[:2] == [("control", b"\x02\x00\xe1"), ("control", b"\x01")]
-    with pytest.raises(DeviceDisconnected):
-        await conn.read(TEMP_TYPE)
-
-
-async def test_device_hangs_up(ble_radio: LocalLink, ble_central: BumbleCentral) -> None:
-    async with thermometer_peripheral(ble_radio) as thermo:
-        conn = await ble_central.connect(ADDRESS)
-        await conn.services()
-        await thermo.hang_up()
-        reason = await conn.wait_disconnected()
-        assert "REMOTE_USER_TERMINATED" in reason
-        assert not conn.is_connected
-        with pytest.raises(DeviceDisconnected, match="disconnected"):
-            await conn.read(TEMP_TYPE)
-        await conn.disconnect()
-
-
-async def test_gatt_errors_are_clear(ble_radio: LocalLink, ble_central: BumbleCentral) -> None:
-    async with thermometer_peripheral(ble_radio):
-        conn = await ble_central.connect(ADDRESS)
-        with pytest.raises(BleGattError, match="no characteristic 2a35"):
-            await conn.read("2a35")
-        with pytest.raises(BleGattError, match="does not offer indications"):
-            await conn.subscribe(INTERMEDIATE, lambda v: None, indicate=True)
-        with pytest.raises(BleGattError, match="paired first") as err:
-            await conn.read(SECRET)
-        assert err.value.code in (0x05, 0x0F)
-        await conn.disconnect()
-
-
-async def test_pair_then_encrypted_read(ble_radio: LocalLink, ble_central: BumbleCentral) -> None:
-    async with thermometer_peripheral(ble_radio):
-        conn = await ble_central.connect(ADDRESS)
-        await conn.pair()
-        assert await conn.read(SECRET) == b"\x21\x00"
-        await conn.disconnect()
-
-
-async def test_pairing_refused(ble_radio: LocalLink, ble_central: BumbleCentral) -> None:
-    async with thermometer_peripheral(ble_radio, pairable=False):
-        conn = await ble_central.connect(ADDRESS)
-        with pytest.raises(BlePairingError, match="pairing mode"):
-            await conn.pair()
-        await conn.disconnect()
-
-
 async def test_connect_to_absent_device_times_out(
     ble_radio: LocalLink, ble_central: BumbleCentral
 ) -> None:
@@ -180,40 +61,6 @@ async def test_connect_to_absent_device_times_out(
     async with thermometer_peripheral(ble_radio):  # the adapter is usable again afterwards
         conn = await ble_central.connect(ADDRESS)
         await conn.disconnect()
-
-
-async def test_connection_slots_are_capped(ble_radio: LocalLink) -> None:
-    central = BumbleCentral(link=ble_radio, max_connections=1)
-    await central.start()
-    try:
-        async with (
-            thermometer_peripheral(ble_radio),
-            thermometer_peripheral(ble_radio, address="C0:00:00:00:00:02"),
-        ):
-            conn = await central.connect(ADDRESS)
-            with pytest.raises(DeviceUnavailable, match="connection slots busy"):
-                await central.connect("C0:00:00:00:00:02", timeout=0.2)
-            await conn.disconnect()
-            second = await central.connect("C0:00:00:00:00:02")
-            assert second.is_connected
-            await second.disconnect()
-    finally:
-        await central.close()
-
-
-async def test_close_ends_every_stream(ble_radio: LocalLink) -> None:
-    central = BumbleCentral(link=ble_radio)
-    await central.start()
-    stream = central.advertisements()
-    async with thermometer_peripheral(ble_radio):
-        conn = await central.connect(ADDRESS)
-        await central.close()
-        assert not conn.is_connected
-    with pytest.raises(DeviceUnavailable, match="closed"):
-        async for _ in stream:
-            pass
-    with pytest.raises(DeviceUnavailable, match="not running"):
-        await central.connect(ADDRESS)
 
 
 async def test_missing_transport_is_a_clear_error() -> None:
@@ -245,15 +92,10 @@ async def test_device_hangs_up_while_pairing(
 
 async def test_bonds_are_kept_in_the_keystore_file(ble_radio: LocalLink, tmp_path: Path) -> None:
     keys = tmp_path / "ble" / "bumble-keys.json"
-    central = BumbleCentral(link=ble_radio, keystore=keys)
-    await central.start()
-    try:
-        async with thermometer_peripheral(ble_radio):
-            conn = await central.connect(ADDRESS)
-            await conn.pair()
-            await conn.disconnect()
-    finally:
-        await central.close()
+    async with open_bumble(ble_radio, keystore=keys) as central, thermometer_peripheral(ble_radio):
+        conn = await central.connect(ADDRESS)
+        await conn.pair()
+        await conn.disconnect()
     assert ADDRESS in keys.read_text()
 
 

@@ -17,7 +17,7 @@ import pytest
 from bumble.link import LocalLink
 
 from simulators.ble.radio import virtual_radio
-from tests.ble.bleak_backend import VirtualAdapter
+from tests.ble.centrals import open_bleak, open_bumble
 from vitalsd.links.ble_bleak import BleakCentral
 from vitalsd.links.ble_bumble import BumbleCentral
 
@@ -29,23 +29,12 @@ def ble_radio() -> LocalLink:
 
 @pytest.fixture
 async def ble_central(ble_radio: LocalLink) -> AsyncIterator[BumbleCentral]:
-    central = BumbleCentral(link=ble_radio)
-    await central.start()
-    try:
+    async with open_bumble(ble_radio) as central:
         yield central
-    finally:
-        await central.close()
 
 
 @pytest.fixture
 async def bleak_central(ble_radio: LocalLink) -> AsyncIterator[BleakCentral]:
     """The production ``BleakCentral``, its bleak driven through the bumble backend."""
-    adapter = VirtualAdapter(ble_radio)
-    scanner, client = adapter.backends()
-    central = BleakCentral(adapter="hci0", scanner_backend=scanner, client_backend=client)
-    await central.start()
-    try:
+    async with open_bleak(ble_radio, adapter="hci0") as central:
         yield central
-    finally:
-        await central.close()
-        await adapter.close()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
@@ -36,19 +34,11 @@ from bleak_retry_connector import (
     establish_connection,
 )
 
-from vitalsd.errors import (
-    DeviceTimeout,
-    DeviceUnavailable,
-)
-from vitalsd.links.ad_stream import AdvertisementStream
+from vitalsd.errors import DeviceUnavailable
 from vitalsd.links.ble_bleak_gatt import BleakConnection
+from vitalsd.links.ble_central_base import AdapterCentral
 from vitalsd.links.ble_hints import ABORT_HINT, dbus_message
-from vitalsd.links.gatt import (
-    Advertisement,
-    GattCentral,
-    GattConnection,
-    normalize_uuid,
-)
+from vitalsd.links.gatt import Advertisement, GattConnection, normalize_uuid
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,7 +69,7 @@ def _recording_client(attempts: list[Exception]) -> type[BleakClient]:
     return RecordingClient
 
 
-class BleakCentral(GattCentral):
+class BleakCentral(AdapterCentral[BleakConnection]):
     def __init__(
         self,
         *,
@@ -90,21 +80,15 @@ class BleakCentral(GattCentral):
         scanner_backend: type[BaseBleakScanner] | None = None,
         client_backend: type[BaseBleakClient] | None = None,
     ) -> None:
+        super().__init__(max_connections=max_connections, queue_size=queue_size)
         self.adapter = adapter
-        self.max_connections = max_connections
         self.max_attempts = max_attempts
-        self.queue_size = queue_size
         self.scanner_backend = scanner_backend
         self.client_backend = client_backend
         stack = "BlueZ" if scanner_backend is None else scanner_backend.__name__
         self.description = f"{adapter} (bleak/{stack})"
         self._scanner: BleakScanner | None = None
         self._devices: dict[str, BLEDevice] = {}
-        self._streams: weakref.WeakSet[AdvertisementStream] = weakref.WeakSet()
-        self._connect_lock = asyncio.Lock()
-        self._slots = asyncio.Semaphore(max_connections)
-        self._connections: set[BleakConnection] = set()
-        self._closed = False
 
     async def start(self) -> None:
         scanner = BleakScanner(
@@ -139,15 +123,7 @@ class BleakCentral(GattCentral):
         self._scanner = scanner
         _LOGGER.info("BLE central %s scanning", self.description)
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for connection in list(self._connections):
-            await connection.disconnect()
-        ended = DeviceUnavailable(f"BLE central {self.description} closed")
-        for stream in list(self._streams):
-            stream.push(ended)
+    async def _shut_down(self) -> None:
         scanner, self._scanner = self._scanner, None
         if scanner is not None:
             try:
@@ -158,19 +134,11 @@ class BleakCentral(GattCentral):
     def _on_advertisement(self, device: BLEDevice, data: AdvertisementData) -> None:
         adv = advertisement_from_bleak(device, data)
         self._devices[adv.address] = device
-        for stream in list(self._streams):
-            stream.push(adv)
-
-    def advertisements(self) -> AsyncIterator[Advertisement]:
-        stream = AdvertisementStream(self.queue_size)
-        if self._closed:
-            stream.push(DeviceUnavailable(f"BLE central {self.description} closed"))
-        self._streams.add(stream)
-        return stream
+        self._publish(adv)
 
     async def connect(self, address: str, *, timeout: float = 20.0) -> GattConnection:
         if self._scanner is None:
-            raise DeviceUnavailable(f"BLE central {self.description} is not running")
+            raise self._not_running()
         address = address.upper()
         device = self._devices.get(address)
         if device is None:
@@ -178,22 +146,11 @@ class BleakCentral(GattCentral):
                 f"{address} has not advertised on {self.adapter} yet: connect when it "
                 "advertises (after a measurement, or press its Bluetooth button)"
             )
-        try:
-            async with asyncio.timeout(timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise DeviceUnavailable(
-                f"{self.adapter}: all {self.max_connections} connection slots busy for "
-                f"{timeout:g} s; cannot connect to {address}"
-            ) from None
+        # The connection exists before bleak connects: its disconnect callback may give
+        # the slot back during a failed connect, so the slot is tied to it from the start.
         conn = BleakConnection(self, address)
-        self._connections.add(conn)  # from here on, _released gives the slot back
-        try:
-            async with self._connect_lock:
-                conn.client = await self._establish(device, conn, timeout)
-        except BaseException:
-            self._released(conn)
-            raise
+        async with self._connect_turn(address, timeout, where=self.adapter, holder=conn):
+            conn.client = await self._establish(device, conn, timeout)
         _LOGGER.debug("BLE connected to %s via %s", address, self.description)
         return conn
 
@@ -213,10 +170,7 @@ class BleakCentral(GattCentral):
         except TimeoutError:
             last = attempts[-1] if attempts else None
             if last is None or isinstance(last, TimeoutError):
-                raise DeviceTimeout(
-                    f"{address} did not accept a connection within {timeout:g} s "
-                    "(out of range, or it stopped advertising)"
-                ) from None
+                raise self._not_accepted(address, timeout) from None
             # Retries still running at our deadline: say what the last one ran into.
             raise DeviceUnavailable(
                 f"no connection to {address} within {timeout:g} s: {self._problem(address, last)}"
@@ -243,8 +197,3 @@ class BleakCentral(GattCentral):
         if isinstance(dbus, BleakDBusError):
             return f"connecting to {address}: {dbus_message(dbus)}"
         return f"connecting to {address} failed: {text or type(exc).__name__}"
-
-    def _released(self, conn: BleakConnection) -> None:
-        if conn in self._connections:
-            self._connections.discard(conn)
-            self._slots.release()

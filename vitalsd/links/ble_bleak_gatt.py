@@ -3,7 +3,6 @@ turned into ``DeviceError``s that say what happened and what to do."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,11 +15,11 @@ from bleak.exc import (
     BleakGATTProtocolError,
 )
 
-from vitalsd.errors import BleGattError, BlePairingError, DeviceDisconnected, DeviceTimeout
-from vitalsd.links.ble_hints import ATT_HINTS, dbus_message, short_uuid
+from vitalsd.errors import BleGattError, BlePairingError
+from vitalsd.links.ble_connection_base import AdapterConnection
+from vitalsd.links.ble_hints import dbus_message, short_uuid
 from vitalsd.links.gatt import (
     GattCharacteristic,
-    GattConnection,
     GattService,
     NotificationHandler,
     normalize_uuid,
@@ -32,28 +31,19 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class BleakConnection(GattConnection):
+class BleakConnection(AdapterConnection[BleakGATTCharacteristic]):
+    central: BleakCentral
+
     def __init__(self, central: BleakCentral, address: str) -> None:
-        self.central = central
-        self.address = address
+        super().__init__(central, address)
         self.client: BleakClient | None = None
-        self._services: tuple[GattService, ...] | None = None
-        # By UUID, the first of each: bleak refuses a UUID that two characteristics share.
-        self._chars: dict[str, BleakGATTCharacteristic] = {}
-        self._gone: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def _on_disconnected(self, _client: BleakClient) -> None:
-        if not self._gone.done():
-            self._gone.set_result("the device ended the connection or went out of range")
-        self.central._released(self)
+        self._ended("the device ended the connection or went out of range")
 
     @property
     def is_connected(self) -> bool:
         return not self._gone.done() and self.client is not None and self.client.is_connected
-
-    def _disconnected(self) -> DeviceDisconnected:
-        reason = self._gone.result() if self._gone.done() else "link lost"
-        return DeviceDisconnected(f"{self.address} disconnected: {reason}")
 
     async def _call(self, what: str, operation: Callable[[BleakClient], Awaitable[T]]) -> T:
         """Run one bleak call, mapping its failures to ours with a clear message."""
@@ -62,11 +52,8 @@ class BleakConnection(GattConnection):
         try:
             return await operation(self.client)
         except BleakGATTProtocolError as exc:
-            code = int(exc.code)
-            hint = ATT_HINTS.get(code, exc.code.name.lower().replace("_", " "))
-            raise BleGattError(
-                f"{what} on {self.address} failed: ATT error 0x{code:02X} ({hint})", code
-            ) from None
+            fallback = exc.code.name.lower().replace("_", " ")
+            raise self._att_error(what, int(exc.code), fallback) from None
         except BleakDBusError as exc:
             if not self.is_connected:
                 raise self._disconnected() from None
@@ -74,11 +61,11 @@ class BleakConnection(GattConnection):
         except TimeoutError:
             if not self.is_connected:
                 raise self._disconnected() from None
-            raise DeviceTimeout(f"{what} on {self.address}: no answer from the device") from None
+            raise self._no_answer(what) from None
         except (BleakError, EOFError, BrokenPipeError) as exc:
             if not self.is_connected:
                 raise self._disconnected() from None
-            raise BleGattError(f"{what} on {self.address} failed: {exc}") from None
+            raise self._failed(what, exc) from None
 
     async def services(self) -> tuple[GattService, ...]:
         if self._services is None:
@@ -94,16 +81,6 @@ class BleakConnection(GattConnection):
                 services.append(GattService(normalize_uuid(service.uuid), tuple(chars)))
             self._services = tuple(services)
         return self._services
-
-    async def _char(self, uuid: str) -> BleakGATTCharacteristic:
-        await self.services()
-        found = self._chars.get(uuid)
-        if found is None:
-            raise BleGattError(
-                f"{self.address} has no characteristic {short_uuid(uuid)} (wrong driver for "
-                "this device?)"
-            )
-        return found
 
     async def read(self, characteristic: str) -> bytes:
         uuid = normalize_uuid(characteristic)
@@ -124,15 +101,9 @@ class BleakConnection(GattConnection):
     ) -> None:
         uuid = normalize_uuid(characteristic)
         char = await self._char(uuid)
-        can_notify, can_indicate = "notify" in char.properties, "indicate" in char.properties
-        wanted = can_indicate if indicate is None else indicate
-        if (wanted and not can_indicate) or (not wanted and not can_notify):
-            offered = [n for n, ok in (("notify", can_notify), ("indicate", can_indicate)) if ok]
-            raise BleGattError(
-                f"{short_uuid(uuid)} on {self.address} does not offer "
-                f"{'indications' if wanted else 'notifications'} "
-                f"(offers: {', '.join(offered) or 'neither'})"
-            )
+        self._indications(
+            uuid, "notify" in char.properties, "indicate" in char.properties, indicate
+        )
         # bleak chooses for itself: notifications when a characteristic offers both. The
         # value arrives either way; only the link-layer acknowledgement differs.
 
@@ -161,17 +132,12 @@ class BleakConnection(GattConnection):
                 raise BlePairingError(
                     f"{self.address} disconnected during pairing: put it in pairing mode and retry"
                 ) from None
-            raise BlePairingError(
-                f"pairing with {self.address} failed: {str(exc) or type(exc).__name__}"
-            ) from None
-
-    async def wait_disconnected(self) -> str:
-        return await asyncio.shield(self._gone)
+            raise self._pairing_failed(str(exc) or type(exc).__name__) from None
 
     async def disconnect(self) -> None:
         if self._gone.done():
             return
-        self._gone.set_result("disconnected by vitalsd")
+        self._settle("disconnected by vitalsd")  # ours, not the disconnect callback's
         client = self.client
         if client is not None:
             with contextlib.suppress(BleakError, TimeoutError, EOFError, BrokenPipeError):

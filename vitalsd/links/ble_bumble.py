@@ -10,23 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vitalsd.errors import (
-    DeviceTimeout,
-    DeviceUnavailable,
-)
-from vitalsd.links.ad_stream import AdvertisementStream
+from vitalsd.errors import DeviceUnavailable
 from vitalsd.links.ad_structures import advertisement_from_ad, normalize_address
 from vitalsd.links.ble_bumble_gatt import BumbleConnection
-from vitalsd.links.gatt import (
-    Advertisement,
-    GattCentral,
-    GattConnection,
-)
+from vitalsd.links.ble_central_base import AdapterCentral
+from vitalsd.links.gatt import GattConnection
 
 if TYPE_CHECKING:
     from bumble.device import Device
@@ -44,7 +35,7 @@ def missing_bumble() -> DeviceUnavailable:
     )
 
 
-class BumbleCentral(GattCentral):
+class BumbleCentral(AdapterCentral[BumbleConnection]):
     """One bumble ``Device`` acting as central: a shared active scan and serialized connects."""
 
     def __init__(
@@ -60,24 +51,18 @@ class BumbleCentral(GattCentral):
     ) -> None:
         if (transport is None) == (link is None):
             raise ValueError("give either a bumble transport spec or a virtual link")
+        super().__init__(max_connections=max_connections, queue_size=queue_size)
         self.transport_spec = transport
         self.link = link
         self.address = address
         self.name = name
         self.keystore = keystore
-        self.max_connections = max_connections
-        self.queue_size = queue_size
         self.description = f"bumble {transport}" if transport else "bumble virtual radio"
         self.device: Device | None = None
         self._transport: Any = None
         self._controller: Any = None
-        self._streams: weakref.WeakSet[AdvertisementStream] = weakref.WeakSet()
         self._addresses: dict[str, Any] = {}  # "AA:..." → hci.Address as last advertised
-        self._connect_lock = asyncio.Lock()
-        self._slots = asyncio.Semaphore(max_connections)
-        self._connections: set[BumbleConnection] = set()
         self._bond: dict[int, bool] = {}  # connection handle → bond flag for its pairing
-        self._closed = False
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -129,15 +114,7 @@ class BumbleCentral(GattCentral):
             ) from exc
         return self._transport.source, self._transport.sink
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for connection in list(self._connections):
-            await connection.disconnect()
-        ended = DeviceUnavailable(f"BLE central {self.description} closed")
-        for stream in list(self._streams):
-            stream.push(ended)
+    async def _shut_down(self) -> None:
         device, self.device = self.device, None
         if device is not None:
             with contextlib.suppress(Exception):
@@ -165,15 +142,7 @@ class BumbleCentral(GattCentral):
             rssi=rssi,
             connectable=bool(report.is_connectable),
         )
-        for stream in list(self._streams):
-            stream.push(adv)
-
-    def advertisements(self) -> AsyncIterator[Advertisement]:
-        stream = AdvertisementStream(self.queue_size)
-        if self._closed:
-            stream.push(DeviceUnavailable(f"BLE central {self.description} closed"))
-        self._streams.add(stream)
-        return stream
+        self._publish(adv)
 
     # --- connecting -----------------------------------------------------------------
 
@@ -182,48 +151,26 @@ class BumbleCentral(GattCentral):
 
         device = self.device
         if device is None:
-            raise DeviceUnavailable(f"BLE central {self.description} is not running")
+            raise self._not_running()
         address = normalize_address(address)
-        try:
-            async with asyncio.timeout(timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise DeviceUnavailable(
-                f"{self.description}: all {self.max_connections} connection slots busy "
-                f"for {timeout:g} s; cannot connect to {address}"
-            ) from None
-        try:
-            async with self._connect_lock:
+        # The connection object exists only once bumble has connected: no holder, so a
+        # failed connect gives its slot straight back.
+        async with self._connect_turn(address, timeout, where=self.description):
+            try:
                 peer_address = self._addresses.get(address) or hci.Address(address)
-                try:
-                    # bumble waits for the controller to confirm a cancelled connect; one
-                    # that never does (the virtual controller) must not hang us.
-                    async with asyncio.timeout(timeout + 1.0):
-                        connection = await device.connect(peer_address, timeout=timeout)
-                except TimeoutError:
-                    if self._controller is not None:
-                        # bumble 0.0.236's virtual controller ignores LE Create Connection
-                        # Cancel; clear its pending connect so the next one is allowed.
-                        self._controller.pending_le_connection = None
-                    raise
-        except (core.TimeoutError, TimeoutError):
-            self._slots.release()
-            raise DeviceTimeout(
-                f"{address} did not accept a connection within {timeout:g} s "
-                "(out of range, or it stopped advertising)"
-            ) from None
-        except (core.BaseBumbleError, hci.HCI_Error) as exc:
-            self._slots.release()
-            raise DeviceUnavailable(f"connecting to {address} failed: {exc}") from exc
-        except BaseException:
-            self._slots.release()
-            raise
+                # bumble waits for the controller to confirm a cancelled connect; one
+                # that never does (the virtual controller) must not hang us.
+                async with asyncio.timeout(timeout + 1.0):
+                    connection = await device.connect(peer_address, timeout=timeout)
+            except (core.TimeoutError, TimeoutError) as exc:
+                if isinstance(exc, TimeoutError) and self._controller is not None:
+                    # bumble 0.0.236's virtual controller ignores LE Create Connection
+                    # Cancel; clear its pending connect so the next one is allowed.
+                    self._controller.pending_le_connection = None
+                raise self._not_accepted(address, timeout) from None
+            except (core.BaseBumbleError, hci.HCI_Error) as exc:
+                raise DeviceUnavailable(f"connecting to {address} failed: {exc}") from exc
         conn = BumbleConnection(self, connection, address)
         self._connections.add(conn)
         log.debug("BLE connected to %s via %s", address, self.description)
         return conn
-
-    def _released(self, conn: BumbleConnection) -> None:
-        if conn in self._connections:
-            self._connections.discard(conn)
-            self._slots.release()

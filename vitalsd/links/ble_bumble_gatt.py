@@ -9,11 +9,11 @@ import uuid as _uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from vitalsd.errors import BleGattError, BlePairingError, DeviceDisconnected, DeviceTimeout
-from vitalsd.links.ble_hints import ATT_HINTS, SMP_HINTS, disconnect_reason, short_uuid
+from vitalsd.errors import BlePairingError
+from vitalsd.links.ble_connection_base import AdapterConnection
+from vitalsd.links.ble_hints import SMP_HINTS, disconnect_reason, short_uuid
 from vitalsd.links.gatt import (
     GattCharacteristic,
-    GattConnection,
     GattService,
     NotificationHandler,
     normalize_uuid,
@@ -53,37 +53,25 @@ def _hci_name(code: int) -> str:
         return "HCI reason"
 
 
-class BumbleConnection(GattConnection):
+class BumbleConnection(AdapterConnection[Any]):  # characteristics: bumble CharacteristicProxy
+    central: BumbleCentral
+
     def __init__(self, central: BumbleCentral, connection: Connection, address: str) -> None:
         from bumble.device import Peer
 
-        self.central = central
+        super().__init__(central, address)
         self.connection = connection
-        self.address = address
         self.peer: Peer = Peer(connection)
-        self._services: tuple[GattService, ...] | None = None
-        self._proxies: dict[str, Any] = {}  # characteristic uuid → bumble CharacteristicProxy
         self._discover_lock = asyncio.Lock()
         self._closing = False
-        self._gone: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         connection.on("disconnection", self._on_disconnection)
 
     def _on_disconnection(self, reason: int) -> None:
-        if not self._gone.done():
-            self._gone.set_result(
-                "disconnected by vitalsd"
-                if self._closing
-                else disconnect_reason(reason, _hci_name(reason))
-            )
-        self.central._released(self)
-
-    @property
-    def is_connected(self) -> bool:
-        return not self._gone.done()
-
-    def _disconnected(self) -> DeviceDisconnected:
-        reason = self._gone.result() if self._gone.done() else "link lost"
-        return DeviceDisconnected(f"{self.address} disconnected: {reason}")
+        self._ended(
+            "disconnected by vitalsd"
+            if self._closing
+            else disconnect_reason(reason, _hci_name(reason))
+        )
 
     async def _call(self, what: str, operation: Callable[[], Any]) -> Any:
         """Run a GATT operation, mapping bumble's failures to ours with a clear message."""
@@ -101,19 +89,15 @@ class BumbleConnection(GattConnection):
                 raise self._disconnected() from None
             raise
         except att.ATT_Error as exc:
-            code = int(exc.error_code)
-            hint = ATT_HINTS.get(code, exc.error_name)
-            raise BleGattError(
-                f"{what} on {self.address} failed: ATT error 0x{code:02X} ({hint})", code
-            ) from None
+            raise self._att_error(what, int(exc.error_code), exc.error_name) from None
         except (core.TimeoutError, TimeoutError):
             if self._gone.done():
                 raise self._disconnected() from None
-            raise DeviceTimeout(f"{what} on {self.address}: no answer from the device") from None
+            raise self._no_answer(what) from None
         except core.BaseBumbleError as exc:
             if self._gone.done():
                 raise self._disconnected() from None
-            raise BleGattError(f"{what} on {self.address} failed: {exc}") from exc
+            raise self._failed(what, exc) from exc
 
     async def services(self) -> tuple[GattService, ...]:
         async with self._discover_lock:
@@ -129,70 +113,47 @@ class BumbleConnection(GattConnection):
             characteristics: list[GattCharacteristic] = []
             for proxy in service.characteristics:
                 uuid = full_uuid(proxy.uuid)
-                self._proxies.setdefault(uuid, proxy)  # first one wins, as with bleak
+                self._chars.setdefault(uuid, proxy)
                 flags = int(proxy.properties)
                 names = frozenset(n for bit, n in _PROPERTY_NAMES.items() if flags & bit)
                 characteristics.append(GattCharacteristic(uuid, names))
             services.append(GattService(full_uuid(service.uuid), tuple(characteristics)))
         return tuple(services)
 
-    async def _proxy(self, characteristic: str) -> Any:
-        uuid = normalize_uuid(characteristic)
-        await self.services()
-        proxy = self._proxies.get(uuid)
-        if proxy is None:
-            raise BleGattError(
-                f"{self.address} has no characteristic {short_uuid(uuid)} (wrong driver "
-                "for this device?)"
-            )
-        return proxy
-
     async def read(self, characteristic: str) -> bytes:
-        proxy = await self._proxy(characteristic)
-        value = await self._call(
-            f"read {short_uuid(normalize_uuid(characteristic))}",
-            lambda: self.peer.read_value(proxy),
-        )
+        uuid = normalize_uuid(characteristic)
+        proxy = await self._char(uuid)
+        value = await self._call(f"read {short_uuid(uuid)}", lambda: self.peer.read_value(proxy))
         return bytes(value)
 
     async def write(self, characteristic: str, data: bytes, *, response: bool = True) -> None:
-        proxy = await self._proxy(characteristic)
+        uuid = normalize_uuid(characteristic)
+        proxy = await self._char(uuid)
         await self._call(
-            f"write {short_uuid(normalize_uuid(characteristic))}",
+            f"write {short_uuid(uuid)}",
             lambda: self.peer.write_value(proxy, bytes(data), with_response=response),
         )
 
     async def subscribe(
         self, characteristic: str, handler: NotificationHandler, *, indicate: bool | None = None
     ) -> None:
-        proxy = await self._proxy(characteristic)
-        short = short_uuid(normalize_uuid(characteristic))
+        uuid = normalize_uuid(characteristic)
+        proxy = await self._char(uuid)
         flags = int(proxy.properties)
-        can_notify, can_indicate = bool(flags & 0x10), bool(flags & 0x20)
-        if indicate is None:
-            indicate = can_indicate
-        if (indicate and not can_indicate) or (not indicate and not can_notify):
-            offered = [n for n, ok in (("notify", can_notify), ("indicate", can_indicate)) if ok]
-            raise BleGattError(
-                f"{short} on {self.address} does not offer "
-                f"{'indications' if indicate else 'notifications'} "
-                f"(offers: {', '.join(offered) or 'neither'})"
-            )
+        indications = self._indications(uuid, bool(flags & 0x10), bool(flags & 0x20), indicate)
 
         def deliver(value: bytes) -> None:
             handler(bytes(value))
 
         await self._call(
-            f"subscribe {short}",
-            lambda: self.peer.subscribe(proxy, deliver, prefer_notify=not indicate),
+            f"subscribe {short_uuid(uuid)}",
+            lambda: self.peer.subscribe(proxy, deliver, prefer_notify=not indications),
         )
 
     async def unsubscribe(self, characteristic: str) -> None:
-        proxy = await self._proxy(characteristic)
-        await self._call(
-            f"unsubscribe {short_uuid(normalize_uuid(characteristic))}",
-            lambda: self.peer.unsubscribe(proxy),
-        )
+        uuid = normalize_uuid(characteristic)
+        proxy = await self._char(uuid)
+        await self._call(f"unsubscribe {short_uuid(uuid)}", lambda: self.peer.unsubscribe(proxy))
 
     async def pair(self, *, bond: bool = True) -> None:
         from bumble import core
@@ -213,14 +174,11 @@ class BumbleConnection(GattConnection):
         except core.ProtocolError as exc:
             code = int(exc.error_code) if exc.error_code is not None else -1
             hint = SMP_HINTS.get(code, exc.error_name or "refused")
-            raise BlePairingError(f"pairing with {self.address} failed: {hint}") from None
+            raise self._pairing_failed(hint) from None
         except core.BaseBumbleError as exc:
-            raise BlePairingError(f"pairing with {self.address} failed: {exc}") from exc
+            raise self._pairing_failed(str(exc)) from exc
         finally:
             self.central._bond.pop(self.connection.handle, None)
-
-    async def wait_disconnected(self) -> str:
-        return await asyncio.shield(self._gone)
 
     async def disconnect(self) -> None:
         if self._gone.done():
@@ -235,6 +193,4 @@ class BumbleConnection(GattConnection):
         ):
             async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
                 await self.connection.disconnect()
-        if not self._gone.done():
-            self._gone.set_result("disconnected by vitalsd")
-        self.central._released(self)
+        self._ended("disconnected by vitalsd")

@@ -105,3 +105,41 @@ class BinaryFramer:
                 pos += 1
         del self._buf[:pos]
         return frames
+
+
+class GapMarkingFramer:
+    """A ``BinaryFramer`` that also tells, for each frame, whether bytes were skipped
+    since the frame before it: a protocol that pairs adjacent frames (a packet of
+    several, or two frames confirming each other) must not pair across a gap.
+    """
+
+    def __init__(self, matcher: FrameMatcher, *, max_frame: int = 4096) -> None:
+        self._matcher = matcher
+        self._framer = BinaryFramer(self._match, max_frame=max_frame)
+        self._gap = False  # bytes were skipped since the last frame
+        self._gaps: list[bool] = []  # one per frame the framer returns, in order
+
+    @property
+    def errors(self) -> int:
+        return self._framer.errors
+
+    @property
+    def skipped(self) -> int:
+        return self._framer.skipped
+
+    def _match(self, buf: bytes) -> int:
+        # The framer calls the matcher once per frame it returns, and a negative answer
+        # is what makes it skip: so the matcher's answers say where the gaps are.
+        n = self._matcher(buf)
+        if n < 0:
+            self._gap = True
+        elif n > 0:
+            self._gaps.append(self._gap)
+            self._gap = False
+        return n
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
+        """Add bytes; return every complete frame with whether bytes were lost before it."""
+        frames = self._framer.feed(data)
+        gaps, self._gaps = self._gaps, []
+        return list(zip(frames, gaps, strict=True))

@@ -54,9 +54,15 @@ def _skip(found: PluginSet[P], kind: str, ep: EntryPoint, reason: str) -> None:
 
 
 def _load(
-    found: PluginSet[P], eps: Iterable[EntryPoint], base: type, api_version: int, kind: str
+    found: PluginSet[P],
+    group: str,
+    eps: Iterable[EntryPoint] | None,
+    base: type,
+    api_version: int,
+    kind: str,
 ) -> PluginSet[P]:
-    for ep in sorted(eps, key=lambda e: e.name):
+    listed = entry_points(group=group) if eps is None else eps
+    for ep in sorted(listed, key=lambda e: e.name):
         if ep.name in found.plugins:
             _skip(found, kind, ep, f"name already taken by {found.sources[ep.name]}")
             continue
@@ -93,25 +99,13 @@ def _load(
 def load_drivers(eps: Iterable[EntryPoint] | None = None) -> PluginSet[Driver]:
     """All installed drivers by name (``eps`` lets tests pass their own entry points)."""
     found: PluginSet[Driver] = PluginSet()
-    return _load(
-        found,
-        entry_points(group=DRIVER_GROUP) if eps is None else eps,
-        Driver,
-        DRIVER_API_VERSION,
-        "driver",
-    )
+    return _load(found, DRIVER_GROUP, eps, Driver, DRIVER_API_VERSION, "driver")
 
 
 def load_outputs(eps: Iterable[EntryPoint] | None = None) -> PluginSet[Output]:
     """All installed outputs by type name."""
     found: PluginSet[Output] = PluginSet()
-    return _load(
-        found,
-        entry_points(group=OUTPUT_GROUP) if eps is None else eps,
-        Output,
-        OUTPUT_API_VERSION,
-        "output",
-    )
+    return _load(found, OUTPUT_GROUP, eps, Output, OUTPUT_API_VERSION, "output")
 
 
 def load_context_sources(eps: Iterable[EntryPoint] | None = None) -> PluginSet[ContextSource]:
@@ -119,7 +113,8 @@ def load_context_sources(eps: Iterable[EntryPoint] | None = None) -> PluginSet[C
     found: PluginSet[ContextSource] = PluginSet()
     return _load(
         found,
-        entry_points(group=CONTEXT_SOURCE_GROUP) if eps is None else eps,
+        CONTEXT_SOURCE_GROUP,
+        eps,
         ContextSource,
         CONTEXT_SOURCE_API_VERSION,
         "context source",

@@ -231,11 +231,7 @@ class DeviceSession:
                 reason = await self._connect_and_run()
                 if loop.time() - started >= HEALTHY_AFTER_S:
                     backoff.reset()
-                self.reconnects += 1
-                self._set_state(DeviceState.OFFLINE, reason)
-                delay = backoff.next_delay()
-                self._log_failure(reason, delay)
-                await asyncio.sleep(delay)
+                await self._back_off(backoff, reason)
         finally:
             self._set_state(DeviceState.STOPPED)
 
@@ -261,6 +257,10 @@ class DeviceSession:
         self._quick_sessions = 0
         if not quick and loop.time() - started >= HEALTHY_AFTER_S:
             backoff.reset()
+        await self._back_off(backoff, reason)
+
+    async def _back_off(self, backoff: Backoff, reason: str) -> None:
+        """After a failed session, serial or BLE: offline, then wait before the next."""
         self.reconnects += 1
         self._set_state(DeviceState.OFFLINE, reason)
         delay = backoff.next_delay()
@@ -278,21 +278,7 @@ class DeviceSession:
         except DeviceError as err:
             return str(err)
         link = BleLink(central, spec.ble, JsonCursorStore(spec.cursor))
-        driver = spec.driver_class(spec.options, self)
-        self._driver = driver
-        self._clock_reported = None
-        try:
-            await driver.run_ble(link)
-        except DeviceError as err:
-            return str(err)
-        except Exception as err:  # noqa: BLE001 - a driver bug is logged with its traceback
-            self._log.exception("%s: driver %s failed", self.device_id, spec.profile.driver)
-            return f"driver error: {type(err).__name__}: {err}"
-        else:
-            return None
-        finally:
-            self._past_decode_errors += driver.decode_errors
-            self._driver = None
+        return await self._drive(lambda driver: driver.run_ble(link))
 
     async def _connect_and_run(self) -> str:
         spec = self.spec
@@ -304,22 +290,32 @@ class DeviceSession:
         except OSError as err:  # a link implementation that leaked a raw error
             return f"{spec.port}: {err.strerror or err}"
         self._log.debug("%s: port %s open", self.device_id, link.description)
+        try:
+            reason = await self._drive(lambda driver: driver.run(link))
+        finally:
+            await asyncio.shield(link.close())
+        # A serial driver runs until the link fails: its returning is itself a failure.
+        return "driver stopped" if reason is None else reason
+
+    async def _drive(self, run: Callable[[Driver], Awaitable[None]]) -> str | None:
+        """A fresh driver through ``run`` on an open link; None if it returned normally,
+        else why not."""
+        spec = self.spec
         driver = spec.driver_class(spec.options, self)
         self._driver = driver
         self._clock_reported = None
         try:
-            await driver.run(link)
+            await run(driver)
         except DeviceError as err:
             return str(err)
         except Exception as err:  # noqa: BLE001 - a driver bug is logged with its traceback
             self._log.exception("%s: driver %s failed", self.device_id, spec.profile.driver)
             return f"driver error: {type(err).__name__}: {err}"
         else:
-            return "driver stopped"
+            return None
         finally:
             self._past_decode_errors += driver.decode_errors
             self._driver = None
-            await asyncio.shield(link.close())
 
     def _log_failure(self, reason: str, delay: float) -> None:
         # The same failure every few seconds for hours (device switched off) is logged

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from drivers.ble.oximeter_readings import ConditionsTracker, live_readings
 from vitalsd.driver import Decoder
 from vitalsd.errors import FramingError
-from vitalsd.framing import BinaryFramer
+from vitalsd.framing import GapMarkingFramer
 from vitalsd.model import Condition, DriverReport
 
 _LOGGER = logging.getLogger(__name__)
@@ -117,9 +117,7 @@ def frame_values(frame: BerryMedFrame) -> tuple[int, int] | None:
 
 class BerryMedDecoder(Decoder):
     def __init__(self, report_every: int = 1) -> None:
-        self._framer = BinaryFramer(self._match)
-        self._gap = False  # bytes were skipped since the last frame
-        self._gaps: list[bool] = []  # per frame the framer returns: bytes lost before it
+        self._framer = GapMarkingFramer(match_frame)
         self._tracker = ConditionsTracker()
         self._every = report_every
         self._since = report_every  # the first confirmed frame reports at once
@@ -129,21 +127,9 @@ class BerryMedDecoder(Decoder):
     def errors(self) -> int:
         return self._framer.errors
 
-    def _match(self, buf: bytes) -> int:
-        # The framer calls the matcher once per frame it returns: note skipped bytes.
-        n = match_frame(buf)
-        if n < 0:
-            self._gap = True
-        elif n > 0:
-            self._gaps.append(self._gap)
-            self._gap = False
-        return n
-
     def feed(self, data: bytes) -> list[DriverReport]:
         out: list[DriverReport] = []
-        frames = self._framer.feed(data)
-        gaps, self._gaps = self._gaps, []
-        for raw, gap in zip(frames, gaps, strict=True):
+        for raw, gap in self._framer.feed(data):
             if gap:
                 self._previous = None
             frame = parse_frame(raw)  # cannot fail: the matcher checked the layout

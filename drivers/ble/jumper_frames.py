@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from drivers.ble.oximeter_readings import live_readings
+from drivers.ble.oximeter_readings import paired_readings
 from vitalsd.driver import Decoder
 from vitalsd.errors import FramingError
 from vitalsd.model import DriverReport
@@ -67,10 +67,9 @@ def parse_frame(frame: bytes) -> JumperParams | None:
 
 
 def frame_reports(params: JumperParams | None) -> list[DriverReport]:
-    if params is None or params.pulse is None or params.spo2 is None:
-        # A half-valid frame is the device still acquiring: chart neither value.
-        return []
-    return live_readings(params.spo2, params.pulse, params.perfusion)
+    if params is None:
+        return []  # a waveform frame
+    return paired_readings(params.spo2, params.pulse, params.perfusion)
 
 
 class JumperDecoder(Decoder):

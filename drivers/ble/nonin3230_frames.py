@@ -25,8 +25,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from drivers.ble.oximeter_readings import ConditionsTracker, live_readings
-from vitalsd.driver import Decoder
+from drivers.ble.frame_stream import ResyncingDecoder
+from drivers.ble.oximeter_readings import ConditionsTracker, paired_readings
 from vitalsd.errors import FramingError
 from vitalsd.model import Condition, DriverReport, Flag
 
@@ -105,33 +105,17 @@ def frame_reports(frame: NoninFrame, tracker: ConditionsTracker) -> list[DriverR
     spo2 = None if frame.spo2 == SPO2_MISSING else frame.spo2
     pulse = None if frame.pulse == PULSE_MISSING else frame.pulse
     pai = Decimal(frame.pai).scaleb(-2) if 0 < frame.pai <= PAI_MAX else None
-    if spo2 is None or pulse is None:
-        # Half a reading means the device is still acquiring: chart neither.
-        return out
-    return out + live_readings(spo2, pulse, pai, flags=flags)
+    return out + paired_readings(spo2, pulse, pai, flags=flags)
 
 
-class Nonin3230Decoder(Decoder):
+class Nonin3230Decoder(ResyncingDecoder):
+    label = "Nonin 3230"
+    logger = _LOGGER
+
     def __init__(self) -> None:
-        self._buf = bytearray()
+        super().__init__()
         self._tracker = ConditionsTracker()
         self._last_counter: int | None = None  # of the last frame, when nothing was lost since
-        self._in_garbage = False
-        self._errors = 0
-
-    @property
-    def errors(self) -> int:
-        return self._errors
-
-    def feed(self, data: bytes) -> list[DriverReport]:
-        self._buf += data
-        return self._drain(final=False)
-
-    def flush(self) -> list[DriverReport]:
-        out = self._drain(final=True)
-        if self._buf:
-            self._skip(len(self._buf), "capture ends inside a frame")
-        return out
 
     def _drain(self, *, final: bool) -> list[DriverReport]:
         out: list[DriverReport] = []
@@ -152,19 +136,14 @@ class Nonin3230Decoder(Decoder):
             if expected is not None and frame.counter != expected:
                 self._skip(1, f"counter {frame.counter}, expected {expected}")
                 continue
-            del self._buf[:FRAME_LEN]
-            self._in_garbage = False
+            self._take(FRAME_LEN)
             self._last_counter = frame.counter
             out += frame_reports(frame, self._tracker)
         return out
 
     def _skip(self, n: int, why: str) -> None:
-        if not self._in_garbage:
-            self._errors += 1
-            self._in_garbage = True
-            _LOGGER.debug("Nonin 3230: bytes skipped: %s", why)
-        self._last_counter = None
-        del self._buf[:n]
+        self._last_counter = None  # a gap: the next frame's counter proves nothing
+        super()._skip(n, why)
 
 
 def decode_notification(data: bytes) -> list[DriverReport]:

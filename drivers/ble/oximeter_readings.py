@@ -42,6 +42,21 @@ def live_readings(
     return out
 
 
+def paired_readings(
+    spo2: int | None,
+    pulse: int | None,
+    perfusion: Decimal | None = None,
+    *,
+    flags: frozenset[Flag] = frozenset(),
+) -> list[DriverReport]:
+    """``live_readings`` of a frame with both SpO2 and pulse, else none: half a reading
+    is the device still acquiring, and charting the half that is there would show a
+    number the device itself does not display yet."""
+    if spo2 is None or pulse is None:
+        return []
+    return live_readings(spo2, pulse, perfusion, flags=flags)
+
+
 class ConditionsTracker:
     """Emits the conditions event only when the set in force changes."""
 

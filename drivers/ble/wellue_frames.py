@@ -24,8 +24,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from drivers.ble.oximeter_readings import ConditionsTracker, live_readings
-from vitalsd.driver import Decoder
+from drivers.ble.frame_stream import ResyncingDecoder
+from drivers.ble.oximeter_readings import ConditionsTracker, paired_readings
 from vitalsd.errors import FramingError
 from vitalsd.model import Condition, DriverReport
 
@@ -108,26 +108,13 @@ def split_frames(data: bytes) -> list[bytes]:
     return frames
 
 
-class Fs20fDecoder(Decoder):
+class Fs20fDecoder(ResyncingDecoder):
+    label = "FS20F"
+    logger = _LOGGER
+
     def __init__(self) -> None:
-        self._buf = bytearray()
+        super().__init__()
         self._tracker = ConditionsTracker()
-        self._in_garbage = False
-        self._errors = 0
-
-    @property
-    def errors(self) -> int:
-        return self._errors
-
-    def feed(self, data: bytes) -> list[DriverReport]:
-        self._buf += data
-        return self._drain(final=False)
-
-    def flush(self) -> list[DriverReport]:
-        out = self._drain(final=True)
-        if self._buf:
-            self._skip(len(self._buf), "capture ends inside a frame")
-        return out
 
     def _drain(self, *, final: bool) -> list[DriverReport]:
         out: list[DriverReport] = []
@@ -151,8 +138,7 @@ class Fs20fDecoder(Decoder):
             if problem is not None:
                 self._skip(1, problem)
                 continue
-            del buf[:size]
-            self._in_garbage = False
+            self._take(size)
             out += self._frame(parse_frame(frame))
         return out
 
@@ -163,18 +149,9 @@ class Fs20fDecoder(Decoder):
             )
         return [] if self._tracker.invalidated else params_reports(frame)
 
-    def _skip(self, n: int, why: str) -> None:
-        if not self._in_garbage:
-            self._errors += 1
-            self._in_garbage = True
-            _LOGGER.debug("FS20F: bytes skipped: %s", why)
-        del self._buf[:n]
-
 
 def params_reports(frame: Fs20fParams) -> list[DriverReport]:
-    if frame.pulse is None or frame.spo2 is None:
-        return []  # the device is still acquiring: chart neither value
-    return live_readings(frame.spo2, frame.pulse, frame.perfusion)
+    return paired_readings(frame.spo2, frame.pulse, frame.perfusion)
 
 
 def decode_notification(data: bytes) -> list[DriverReport]:

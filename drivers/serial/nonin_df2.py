@@ -28,7 +28,7 @@ from pydantic import Field
 
 from vitalsd.conditions import conditions_event
 from vitalsd.driver import Decoder, Driver, DriverOptions
-from vitalsd.framing import BinaryFramer
+from vitalsd.framing import GapMarkingFramer
 from vitalsd.links.base import SerialSettings
 from vitalsd.model import (
     Condition,
@@ -98,9 +98,7 @@ class NoninDf2Options(DriverOptions):
 class NoninDf2Decoder(Decoder):
     def __init__(self, packets_per_report: int = 3) -> None:
         self._every = packets_per_report
-        self._framer = BinaryFramer(self._match)
-        self._gap = False  # bytes were skipped since the last good frame
-        self._gaps: list[bool] = []  # one per frame the framer returns, in order
+        self._framer = GapMarkingFramer(match_frame)
         self._packet: list[bytes] | None = None
         self._since_report = packets_per_report  # so the first packet reports at once
         self._packets = 0
@@ -112,22 +110,9 @@ class NoninDf2Decoder(Decoder):
     def errors(self) -> int:
         return self._framer.errors + self._broken
 
-    def _match(self, buf: bytes) -> int:
-        # Wraps the matcher to learn, per returned frame, whether bytes were skipped
-        # before it: the framer calls the matcher once per frame it returns.
-        n = match_frame(buf)
-        if n < 0:
-            self._gap = True
-        elif n > 0:
-            self._gaps.append(self._gap)
-            self._gap = False
-        return n
-
     def feed(self, data: bytes) -> list[DriverReport]:
-        frames = self._framer.feed(data)
-        gaps, self._gaps = self._gaps, []
         out: list[DriverReport] = []
-        for frame, gap in zip(frames, gaps, strict=True):
+        for frame, gap in self._framer.feed(data):
             out += self._frame(frame, gap)
         return out
 

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from vitalsd.config import parse_duration
 from vitalsd.context.source import SourceOptions
-
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
-
-
-def _seconds(value: Any) -> Any:
-    """``"4h"``, ``"30m"``, ``"1h30m"``, ``"90s"`` or a number of seconds."""
-    if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        found = _DURATION.fullmatch(text)
-        if not text or found is None or not any(found.groups()):
-            raise ValueError(f'\'{value}\' is not a duration: write e.g. "4h", "30m" or "90s"')
-        h, m, s = (float(g) if g else 0.0 for g in found.groups())
-        return h * 3600 + m * 60 + s
-    return value
 
 
 class AdtOptions(SourceOptions):
@@ -80,7 +66,8 @@ class AdtOptions(SourceOptions):
     @field_validator("timeout", "siu_window_before", "siu_window_after", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return _seconds(value)
+        # The same durations as [context] timeout, with the same message for a bad one.
+        return parse_duration(value)
 
     @field_validator("bind")
     @classmethod

@@ -14,6 +14,7 @@ from vitalsd.config.schema import (
     OutputConfig,
     SiteConfig,
     VitalsdConfig,
+    parse_duration,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "VitalsdConfig",
     "describe_sources",
     "load_config",
+    "parse_duration",
 ]

@@ -12,6 +12,9 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from vitalsd.config.ble import BleConfig, BleSettings
 from vitalsd.config.documents import Entry, Merged, add_file, dropins
@@ -39,6 +42,10 @@ from vitalsd.model import Location, Transport
 from vitalsd.output import Output
 
 _LOGGER = logging.getLogger(__name__)
+
+PluginT = TypeVar("PluginT")
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+InstanceT = TypeVar("InstanceT", OutputConfig, ContextSourceConfig)
 
 
 # --- validation ----------------------------------------------------------------------
@@ -73,10 +80,7 @@ def _device(
     def report(loc: Loc, message: str) -> None:
         merged.add(entry.origin(loc), entry.key(loc), message)
 
-    name = entry.values.get("driver")
-    driver = drivers.get(name) if isinstance(name, str) else None
-    if isinstance(name, str) and driver is None:
-        report(("driver",), _installed("driver", name, drivers))
+    driver = _chosen(entry, "driver", drivers, "driver", report)
     option_names = list(driver.options_model.model_fields) if driver else []
     elsewhere = {
         "serial": list(SerialSettings.model_fields),
@@ -101,10 +105,7 @@ def _device(
         serial = validate(
             SerialSettings, {**defaults.model_dump(), **serial_in}, report, ("serial",)
         )
-    options_in = entry.values.get("options", {})
-    options = None
-    if driver is not None and isinstance(options_in, dict):
-        options = validate(driver.options_model, options_in, report, ("options",))
+    options = _plugin_options(entry, driver.options_model if driver else None, report)
     if base is None or serial is None or options is None or site is None or not ble_ok:
         return None
     point_of_care = base.point_of_care or site.point_of_care
@@ -162,47 +163,54 @@ def _device_transport(
     return ok, ble
 
 
-def _output(
-    entry: Entry, outputs: Mapping[str, type[Output]], merged: Merged
-) -> OutputConfig | None:
+def _chosen(
+    entry: Entry, key: str, plugins: Mapping[str, PluginT], kind: str, report: Report
+) -> PluginT | None:
+    """The plugin named by ``entry[key]``; an unknown name is reported, a missing one not
+    (the entry's own model reports that as a missing field)."""
+    name = entry.values.get(key)
+    plugin = plugins.get(name) if isinstance(name, str) else None
+    if isinstance(name, str) and plugin is None:
+        report((key,), _installed(kind, name, plugins))
+    return plugin
+
+
+def _plugin_options(entry: Entry, model: type[OptionsT] | None, report: Report) -> OptionsT | None:
+    """``options`` checked against the plugin's ``model``; None without one or on errors."""
+    options_in = entry.values.get("options", {})
+    if model is None or not isinstance(options_in, dict):
+        return None
+    return validate(model, options_in, report, ("options",))
+
+
+def _plugin_instance(
+    entry: Entry,
+    plugins: Mapping[str, type[Output] | type[ContextSource]],
+    merged: Merged,
+    kind: str,
+    models: tuple[type[OutputEntry | ContextSourceEntry], type[InstanceT]],
+) -> InstanceT | None:
+    """An ``[[outputs]]`` or ``[[context.sources]]`` entry: the same shape, told apart by
+    ``kind`` in messages and by the entry/instance ``models``."""
+
     def report(loc: Loc, message: str) -> None:
         merged.add(entry.origin(loc), entry.key(loc), message)
 
-    kind = entry.values.get("type")
-    plugin = outputs.get(kind) if isinstance(kind, str) else None
-    if isinstance(kind, str) and plugin is None:
-        report(("type",), _installed("output type", kind, outputs))
-    base = validate(OutputEntry, entry.values, report)
-    options_in = entry.values.get("options", {})
-    options = None
-    if plugin is not None and isinstance(options_in, dict):
-        options = validate(plugin.options_model, options_in, report, ("options",))
+    entry_model, instance_model = models
+    plugin = _chosen(entry, "type", plugins, kind, report)
+    base = validate(entry_model, entry.values, report)
+    options = _plugin_options(entry, plugin.options_model if plugin else None, report)
     if base is None or options is None:
         return None
-    return OutputConfig(
-        type=base.type, name=base.name or base.type, enabled=base.enabled, options=options
-    )
-
-
-def _context_source(
-    entry: Entry, sources: Mapping[str, type[ContextSource]], merged: Merged
-) -> ContextSourceConfig | None:
-    def report(loc: Loc, message: str) -> None:
-        merged.add(entry.origin(loc), entry.key(loc), message)
-
-    kind = entry.values.get("type")
-    plugin = sources.get(kind) if isinstance(kind, str) else None
-    if isinstance(kind, str) and plugin is None:
-        report(("type",), _installed("context source type", kind, sources))
-    base = validate(ContextSourceEntry, entry.values, report)
-    options_in = entry.values.get("options", {})
-    options = None
-    if plugin is not None and isinstance(options_in, dict):
-        options = validate(plugin.options_model, options_in, report, ("options",))
-    if base is None or options is None:
-        return None
-    return ContextSourceConfig(
-        type=base.type, name=base.name or base.type, enabled=base.enabled, options=options
+    # model_validate, not the constructor: mypy cannot type one call for both models;
+    # pydantic takes the options instance as it is, exactly as the constructor would.
+    return instance_model.model_validate(
+        {
+            "type": base.type,
+            "name": base.name or base.type,
+            "enabled": base.enabled,
+            "options": options,
+        }
     )
 
 
@@ -264,10 +272,22 @@ def load_config(
     context = validate(ContextEntry, merged.tables.get("context", {}), table_report(("context",)))
     ble = validate(BleConfig, merged.tables.get("ble", {}), table_report(("ble",)))
     ctx_entries = merged.entries["context.sources"]
-    ctx_sources = [_context_source(e, context_sources, merged) for e in ctx_entries]
+    ctx_sources = [
+        _plugin_instance(
+            e,
+            context_sources,
+            merged,
+            "context source type",
+            (ContextSourceEntry, ContextSourceConfig),
+        )
+        for e in ctx_entries
+    ]
     _check_unique(ctx_entries, "context source name", [entry_name(e) for e in ctx_entries], merged)
     devices = [_device(e, site, drivers, merged) for e in merged.entries["devices"]]
-    outs = [_output(e, outputs, merged) for e in merged.entries["outputs"]]
+    outs = [
+        _plugin_instance(e, outputs, merged, "output type", (OutputEntry, OutputConfig))
+        for e in merged.entries["outputs"]
+    ]
     ids = [
         v if isinstance(v := e.values.get("id"), str) else None for e in merged.entries["devices"]
     ]

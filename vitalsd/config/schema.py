@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
@@ -211,8 +211,10 @@ class ContextEntry(_Section):
         return value
 
 
-class ContextSourceEntry(_Section):
-    """One ``[[context.sources]]`` block; ``options`` are checked by the source's model."""
+class _PluginEntry(_Section):
+    """An ``[[outputs]]`` or ``[[context.sources]]`` block: both name a plugin by ``type``."""
+
+    what: ClassVar[str]  # "output", "context source": for the name's error message
 
     type: str
     name: str | None = None
@@ -222,7 +224,13 @@ class ContextSourceEntry(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        return None if value is None else _check_name(value, "context source name")
+        return None if value is None else _check_name(value, f"{cls.what} name")
+
+
+class ContextSourceEntry(_PluginEntry):
+    """One ``[[context.sources]]`` block; ``options`` are checked by the source's model."""
+
+    what = "context source"
 
 
 class DeviceEntry(_Section):
@@ -256,18 +264,10 @@ class DeviceEntry(_Section):
         return None if value is None else check_timezone(value)
 
 
-class OutputEntry(_Section):
+class OutputEntry(_PluginEntry):
     """One ``[[outputs]]`` block as written; ``options`` are checked by the output's model."""
 
-    type: str
-    name: str | None = None
-    enabled: bool = True
-    options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else _check_name(value, "output name")
+    what = "output"
 
 
 class DeviceConfig(BaseModel):
@@ -296,25 +296,25 @@ class DeviceConfig(BaseModel):
         return self.port or "?"
 
 
-class OutputConfig(BaseModel):
-    """An output instance as the daemon runs it."""
+class _PluginInstance(BaseModel):
+    """An output or context source as the daemon runs it; ``options`` typed by each."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str
     name: str  # unique; defaults to the type
     enabled: bool = True
+
+
+class OutputConfig(_PluginInstance):
+    """An output instance as the daemon runs it."""
+
     options: SerializeAsAny[OutputOptions]  # an instance of the output's options_model
 
 
-class ContextSourceConfig(BaseModel):
+class ContextSourceConfig(_PluginInstance):
     """A context source instance as the daemon runs it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str
-    name: str  # unique; defaults to the type
-    enabled: bool = True
     options: SerializeAsAny[SourceOptions]  # an instance of the source's options_model
 
 

@@ -27,11 +27,12 @@ import shlex
 import ssl
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
+
+from simulators.standalone import StandaloneCommand
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
 
@@ -283,31 +284,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-key", help="the client certificate's key (PEM)")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds ``ehr-adt`` to ``vitalsd-sim``."""
-    parser = subparsers.add_parser("ehr-adt", help="an EHR sending scripted ADT/SIU over MLLP")
-    add_arguments(parser)
-    parser.set_defaults(func=main_args)
+def _check(args: argparse.Namespace) -> None:
+    for text in args.send:
+        parse_step(text)
 
 
-def main_args(args: argparse.Namespace) -> int:
-    try:
-        for text in args.send:
-            parse_step(text)
-    except ValueError as err:
-        print(f"vitalsd-sim ehr-adt: {err}", file=sys.stderr)  # noqa: T201
-        return 2
-    try:
-        return asyncio.run(run(args))
-    except (OSError, ssl.SSLError) as err:
-        print(f"vitalsd-sim ehr-adt: cannot reach {args.host}:{args.port}: {err}", file=sys.stderr)  # noqa: T201
-        return 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ehr_adt", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    return main_args(parser.parse_args(argv))
+COMMAND = StandaloneCommand(
+    name="ehr-adt",
+    prog="ehr_adt",
+    help="an EHR sending scripted ADT/SIU over MLLP",
+    description=__doc__.split("\n")[0],
+    add_arguments=add_arguments,
+    check=_check,
+    run=run,
+    network_failure=lambda args, err: f"cannot reach {args.host}:{args.port}: {err}",
+)
+register = COMMAND.register  # adds ``ehr-adt`` to ``vitalsd-sim``
+main = COMMAND.main
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+
+from simulators.standalone import StandaloneCommand
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
 MODES = (
@@ -223,30 +224,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-client-ca", help="require client certificates from this CA")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds ``ehr`` to ``vitalsd-sim``."""
-    parser = subparsers.add_parser("ehr", help="an EHR's MLLP receiver with scripted ACKs")
-    add_arguments(parser)
-    parser.set_defaults(func=main_args)
-
-
-def main_args(args: argparse.Namespace) -> int:
-    try:
-        parse_script(args.script)
-    except ValueError as err:
-        print(f"vitalsd-sim ehr: {err}", file=sys.stderr)  # noqa: T201
-        return 2
-    try:
-        return asyncio.run(run(args))
-    except OSError as err:
-        print(f"vitalsd-sim ehr: cannot listen: {err.strerror or err}", file=sys.stderr)  # noqa: T201
-        return 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ehr_receiver", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    return main_args(parser.parse_args(argv))
+COMMAND = StandaloneCommand(
+    name="ehr",
+    prog="ehr_receiver",
+    help="an EHR's MLLP receiver with scripted ACKs",
+    description=__doc__.split("\n")[0],
+    add_arguments=add_arguments,
+    check=lambda args: parse_script(args.script),
+    run=run,
+    network_failure=lambda _args, err: f"cannot listen: {err.strerror or err}",
+)
+register = COMMAND.register  # adds ``ehr`` to ``vitalsd-sim``
+main = COMMAND.main
 
 
 if __name__ == "__main__":

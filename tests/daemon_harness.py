@@ -93,17 +93,31 @@ def wait_for(
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def config_file(tmp: Path, body: str) -> Path:
+    """``tmp``/vitalsd.toml: the site and daemon every end-to-end test runs as, then
+    ``body`` (its devices, context sources and outputs)."""
+    site = (
+        '[site]\nid = "test-site"\nfacility = "Test Clinic"\npoint_of_care = "FM"\n'
+        f'timezone = "UTC"\n\n[daemon]\nstate_dir = "{tmp / "state"}"\nshutdown_timeout = 10.0\n\n'
+    )
+    path = tmp / "vitalsd.toml"
+    path.write_text(site + body, encoding="utf-8")
+    return path
+
+
+def hl7_output(port: int | str, name: str = "ehr") -> str:
+    """An ``hl7`` output to an MLLP receiver on this host; its own options may follow."""
+    return (
+        f'[[outputs]]\ntype = "hl7"\nname = "{name}"\n[outputs.options]\n'
+        f'host = "127.0.0.1"\nport = {port}\n'
+    )
+
+
 def write_config(tmp: Path, devices: list[tuple[str, str]], *, jsonl: Path) -> Path:
     parts = [
-        '[site]\nid = "test-site"\nfacility = "Test Clinic"\npoint_of_care = "FM"\ntimezone = "UTC"\n',
-        f'[daemon]\nstate_dir = "{tmp / "state"}"\nshutdown_timeout = 10.0\n',
+        f'[[devices]]\nid = "{device_id}"\ndriver = "masimo_ascii1"\nport = "{port}"\n'
+        'room = "exam1"\n[devices.options]\nsilence_timeout = 5.0\n'
+        for device_id, port in devices
     ]
-    for device_id, port in devices:
-        parts.append(
-            f'[[devices]]\nid = "{device_id}"\ndriver = "masimo_ascii1"\nport = "{port}"\n'
-            'room = "exam1"\n[devices.options]\nsilence_timeout = 5.0\n'
-        )
     parts.append(f'[[outputs]]\ntype = "jsonl"\n[outputs.options]\npath = "{jsonl}"\n')
-    path = tmp / "vitalsd.toml"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return config_file(tmp, "\n".join(parts))

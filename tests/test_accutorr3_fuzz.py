@@ -11,21 +11,19 @@ holds. Damage model and excused cases: tests/test_serial_fuzz.py.
 
 from __future__ import annotations
 
+import itertools
 import re
 
-from hypothesis import example, given, settings
+from hypothesis import example
 from hypothesis import strategies as st
 
-from drivers.serial.accutorr3 import Accutorr3Driver
+from drivers.serial.accutorr3 import Accutorr3Decoder, Accutorr3Driver
 from tests.test_serial_fuzz import (
-    EXAMPLES,
-    check_corruption,
-    check_garbage,
-    check_lost_run,
-    chunked,
-    corruptions,
-    decode,
+    corruption_property,
     decode_alone,
+    garbage_property,
+    lost_run_property,
+    rechunking_property,
     shape,
 )
 from vitalsd.driver import Decoder
@@ -58,46 +56,27 @@ def new() -> Decoder:
     return Accutorr3Driver.new_decoder()
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data(), frames)
-def test_rechunking_changes_nothing(data: st.DataObject, fs: list[bytes]) -> None:
-    stream = b"".join(fs)
-    got = decode(new, data.draw(chunked(stream)))
-    want = decode(new, [stream])
-    # Groups are fresh UUIDs per decoder: compare everything else.
-    assert [_ungrouped(r) for r in got] == [_ungrouped(r) for r in want]
+def numbered() -> Decoder:
+    # Groups are random per decoder; numbered, two decoders' reports compare equal.
+    return Accutorr3Decoder(groups=map(str, itertools.count()))
 
 
-def _ungrouped(r: object) -> object:
-    from dataclasses import replace
-
-    from vitalsd.model import Measurement
-
-    return replace(r, group=None) if isinstance(r, Measurement) else r
-
-
-@example(fs=[MANUAL], start=9, length=1)  # "120" lost its "2": read as systolic 10
-@example(fs=REPLIES[:2], start=16, length=37)  # found by hypothesis: DIA 79 under 120/45
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, st.integers(0, 200), st.integers(1, 50))
-def test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave(
-    fs: list[bytes], start: int, length: int
-) -> None:
-    check_lost_run(new, fs, start, length, documented=REPLIES, shape_of=reply_shape, field_sep=b",")
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, corruptions)
-def test_corrupted_bytes_give_no_reading_no_frame_gave(
-    fs: list[bytes], hits: list[tuple[int, int]]
-) -> None:
-    check_corruption(new, fs, hits, spare=b" ")
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.binary(max_size=300))
-def test_garbage_gives_nothing_and_never_raises(data: bytes) -> None:
-    check_garbage(new, data)
+test_rechunking_changes_nothing = rechunking_property(numbered, frames)
+test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave = lost_run_property(
+    new,
+    frames,
+    max_start=200,
+    max_length=50,
+    examples=[
+        example(fs=[MANUAL], start=9, length=1),  # "120" lost its "2": read as systolic 10
+        example(fs=REPLIES[:2], start=16, length=37),  # found by hypothesis: DIA 79 under 120/45
+    ],
+    documented=REPLIES,
+    shape_of=reply_shape,
+    field_sep=b",",
+)
+test_corrupted_bytes_give_no_reading_no_frame_gave = corruption_property(new, frames, spare=b" ")
+test_garbage_gives_nothing_and_never_raises = garbage_property(new)
 
 
 # --- regressions: each reply below was read as values before the widths were checked ---

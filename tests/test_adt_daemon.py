@@ -15,7 +15,17 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tests.daemon_harness import BIN, WAIT_S, Proc, daemon, read_jsonl, simulator, wait_for
+from tests.daemon_harness import (
+    BIN,
+    WAIT_S,
+    Proc,
+    config_file,
+    daemon,
+    hl7_output,
+    read_jsonl,
+    simulator,
+    wait_for,
+)
 
 PATIENT = "id=MRN77 family=ROE given=ANN dob=19800101 sex=F visit=V9 poc=FM"
 WHERE = "facility='Test Clinic'"
@@ -35,17 +45,7 @@ def _config(
         f'room = "{room}"\n[devices.options]\npoll_interval = 0.5\n\n'
         for room, tty in cuffs.items()
     )
-    text = f"""
-[site]
-id = "test-site"
-facility = "Test Clinic"
-point_of_care = "FM"
-timezone = "UTC"
-
-[daemon]
-state_dir = "{tmp / "state"}"
-shutdown_timeout = 10.0
-
+    body = f"""
 {devices}
 [[context.sources]]
 type = "hl7_adt"
@@ -56,16 +56,8 @@ port = {adt_port}
 allowed_facilities = ["HOSP"]
 {extra}
 
-[[outputs]]
-type = "hl7"
-name = "ehr"
-[outputs.options]
-host = "127.0.0.1"
-port = {ehr_port}
 """
-    path = tmp / "vitalsd.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return config_file(tmp, body + hl7_output(ehr_port))
 
 
 def _bp(record: Path, after: int = 0) -> list[dict[str, list[str]]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from tests.daemon_harness import daemon, read_jsonl, simulator, wait_for
+from tests.daemon_harness import config_file, daemon, hl7_output, read_jsonl, simulator, wait_for
 
 WRISTBAND = "^MRN^12345^DOE^JANE^19800101^F"
 PATTERN = (
@@ -20,17 +20,7 @@ PATTERN = (
 
 
 def _config(tmp: Path, cuff: Path, scanner: Path, ehr_port: int, jsonl: Path) -> Path:
-    text = f"""
-[site]
-id = "test-site"
-facility = "Test Clinic"
-point_of_care = "FM"
-timezone = "UTC"
-
-[daemon]
-state_dir = "{tmp / "state"}"
-shutdown_timeout = 10.0
-
+    body = f"""
 [http]
 port = 0  # any free port: other tests' daemons may be running
 
@@ -53,21 +43,9 @@ assigning_authority = "HOSP"
 confirm = "room_label"
 confirm_within = 30
 
-[[outputs]]
-type = "hl7"
-name = "ehr"
-[outputs.options]
-host = "127.0.0.1"
-port = {ehr_port}
-
-[[outputs]]
-type = "jsonl"
-[outputs.options]
-path = "{jsonl}"
 """
-    path = tmp / "vitalsd.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    jsonl_output = f'\n[[outputs]]\ntype = "jsonl"\n[outputs.options]\npath = "{jsonl}"\n'
+    return config_file(tmp, body + hl7_output(ehr_port) + jsonl_output)
 
 
 def _segments(doc: dict[str, object]) -> dict[str, list[str]]:

@@ -14,7 +14,6 @@ import errno
 import logging
 import os
 import struct
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
@@ -22,10 +21,10 @@ import pytest
 
 from simulators.barcode_scanner import keystrokes
 from simulators.serial_port import wait_until
-from vitalsd.context.barcode import BarcodeOptions, BarcodeSource
+from tests.barcode_source_harness import barcode_source
+from vitalsd.context.barcode import BarcodeSource
 from vitalsd.context.barcode_hid import EVENT, UNMAPPED, KeyDecoder
-from vitalsd.context.source import SourceEnvironment
-from vitalsd.context.store import ContextChange, ContextStore
+from vitalsd.context.store import ContextChange
 from vitalsd.model import Location
 
 EXAM3 = Location(room="exam3")
@@ -94,26 +93,11 @@ def _open_writer(path: Path) -> int | None:
         raise
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     path: Path, tmp_path: Path, **options: object
-) -> AsyncIterator[tuple[BarcodeSource, asyncio.Queue[ContextChange]]]:
-    store = ContextStore()
-    changes: asyncio.Queue[ContextChange] = asyncio.Queue()
-    store.listen(changes.put_nowait)
-    opts = BarcodeOptions.model_validate(
-        {"hid": str(path), "room": "exam3", "pattern": r"MRN(?P<id>\d+)", "retry_max": 0.2}
-        | options
-    )
-    env = SourceEnvironment(name="scanner", state_dir=tmp_path, site_id="t", rooms=(EXAM3,))
-    source = BarcodeSource(opts, env, store)
-    task = asyncio.create_task(source.run(), name="test hid barcode source")
-    try:
-        yield source, changes
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+) -> contextlib.AbstractAsyncContextManager[tuple[BarcodeSource, asyncio.Queue[ContextChange]]]:
+    opts = {"hid": str(path), "room": "exam3", "pattern": r"MRN(?P<id>\d+)", "retry_max": 0.2}
+    return barcode_source(opts | options, tmp_path, name="scanner", room=EXAM3)
 
 
 async def _writer(path: Path) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import pytest
 from simulators.barcode_scanner import BarcodeScanner, Step
 from simulators.faults import FaultInjector, FaultSettings
 from simulators.serial_port import PtyPort, StreamPlan, wait_until
+from tests.barcode_source_harness import barcode_source
 from tests.sim_harness import serving
-from vitalsd.context.barcode import BarcodeOptions, BarcodeSource
+from vitalsd.context.barcode import BarcodeSource
 from vitalsd.context.barcode_reader import ScanSplitter
-from vitalsd.context.source import SourceEnvironment
-from vitalsd.context.store import ContextChange, ContextStore
+from vitalsd.context.store import ContextChange
 from vitalsd.model import Location
 
 EXAM3 = Location(facility="Clinic", point_of_care="FM", room="exam3")
@@ -26,26 +25,11 @@ WAIT_S = 20.0
 WRISTBAND = r"\^MRN\^(?P<id>[^^]+)\^(?P<family_name>[^^]*)\^(?P<given_name>[^^]*)"
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     port: str, tmp_path: Path, **options: object
-) -> AsyncIterator[tuple[BarcodeSource, asyncio.Queue[ContextChange]]]:
-    store = ContextStore()
-    changes: asyncio.Queue[ContextChange] = asyncio.Queue()
-    store.listen(changes.put_nowait)
-    opts = BarcodeOptions.model_validate(
-        {"port": port, "room": "exam3", "pattern": WRISTBAND, "retry_max": 0.2, **options}
-    )
-    env = SourceEnvironment(name="exam3-scanner", state_dir=tmp_path, site_id="t", rooms=(EXAM3,))
-    source = BarcodeSource(opts, env, store)
-    task = asyncio.create_task(source.run(), name="test barcode source")
-    try:
-        yield source, changes
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    assert source.health().listening is False
+) -> contextlib.AbstractAsyncContextManager[tuple[BarcodeSource, asyncio.Queue[ContextChange]]]:
+    opts = {"port": port, "room": "exam3", "pattern": WRISTBAND, "retry_max": 0.2}
+    return barcode_source(opts | options, tmp_path, name="exam3-scanner", room=EXAM3)
 
 
 async def _next(changes: asyncio.Queue[ContextChange]) -> ContextChange:

@@ -7,7 +7,7 @@ import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from bumble.link import LocalLink
@@ -19,8 +19,8 @@ from tests.ble.peripherals import (
     ThermometerPeripheral,
     thermometer_peripheral,
 )
+from tests.ble_daemon_harness import ble_daemon, observations, running, wait_until
 from vitalsd.app import Daemon
-from vitalsd.config import load_config
 from vitalsd.driver import Decoder, Driver, DriverOptions
 from vitalsd.errors import BleGattError, DeviceUnavailable
 from vitalsd.links.ble_bleak import BleakCentral
@@ -35,7 +35,6 @@ from vitalsd.model import (
     Transport,
     Unit,
 )
-from vitalsd.outputs.jsonl import JsonlOutput
 from vitalsd.supervisor import WAITING_FOR_ADVERTISEMENT
 
 
@@ -85,34 +84,6 @@ class BrokenBleDriver(BleThermoDriver):
             await conn.disconnect()
 
 
-CONFIG = """
-[site]
-id = "t"
-
-[daemon]
-state_dir = "{tmp}/state"
-
-[[devices]]
-id = "exam1-thermo"
-driver = "{driver}"
-room = "1"
-[devices.ble]
-address = "{address}"
-
-[[outputs]]
-type = "jsonl"
-[outputs.options]
-path = "{tmp}/out.jsonl"
-"""
-
-
-def observations(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    docs = [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
-    return [d for d in docs if d["type"] == "observation"]
-
-
 async def serve_one(thermo: ThermometerPeripheral, value: str, *, again: bool = True) -> None:
     """Wait for the central to subscribe, indicate one reading, hang up, advertise again."""
     subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -135,12 +106,6 @@ async def serve_one(thermo: ThermometerPeripheral, value: str, *, again: bool = 
 def daemon_for(
     tmp_path: Path, radio: LocalLink, driver: type[Driver], stack: str = "bumble"
 ) -> tuple[Daemon, list[GattCentral]]:
-    path = tmp_path / "vitalsd.toml"
-    path.write_text(CONFIG.format(tmp=tmp_path, driver=driver.name, address=ADDRESS.lower()))
-    drivers: dict[str, type[Driver]] = {driver.name: driver}
-    config = load_config(
-        path, environ={}, drivers=drivers, outputs={"jsonl": JsonlOutput}, context_sources={}
-    )
     centrals: list[GattCentral] = []
 
     def factory(adapter: str) -> GattCentral:
@@ -154,20 +119,15 @@ def daemon_for(
             )
         return centrals[-1]
 
-    daemon = Daemon(
-        config,
-        drivers=drivers,
-        outputs={"jsonl": JsonlOutput},
-        context_sources={},
-        ble_central_factory=factory,
+    daemon = ble_daemon(
+        tmp_path,
+        {driver.name: driver},
+        driver.name,
+        factory,
+        address=ADDRESS.lower(),
+        device_id="exam1-thermo",
     )
     return daemon, centrals
-
-
-async def wait_until(predicate: Any) -> None:
-    async with asyncio.timeout(30):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize("stack", ["bumble", "bleak"])
@@ -175,9 +135,7 @@ async def test_two_sessions_reach_the_output(
     tmp_path: Path, ble_radio: LocalLink, stack: str
 ) -> None:
     daemon, centrals = daemon_for(tmp_path, ble_radio, BleThermoDriver, stack)
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
+    async with running(daemon):
         session = daemon.sessions[0]
         await wait_until(lambda: session.status.reason == WAITING_FOR_ADVERTISEMENT)
         assert session.status.state == DeviceState.OFFLINE
@@ -191,9 +149,6 @@ async def test_two_sessions_reach_the_output(
         assert session.reconnects == 0
         cursor = json.loads((tmp_path / "state" / "ble" / "exam1-thermo.json").read_text())
         assert cursor == {"sessions": 2}
-    finally:
-        stop.set()
-        await task
     values = [
         (o["metric"], o["value"], o["device_id"]) for o in observations(tmp_path / "out.jsonl")
     ]
@@ -207,42 +162,27 @@ async def test_driver_failure_backs_off_with_the_reason(
     tmp_path: Path, ble_radio: LocalLink
 ) -> None:
     daemon, _ = daemon_for(tmp_path, ble_radio, BrokenBleDriver)
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
+    async with running(daemon):
         session = daemon.sessions[0]
         async with thermometer_peripheral(ble_radio):
             await wait_until(lambda: session.reconnects >= 1)
         assert session.status.state == DeviceState.OFFLINE
         assert "no characteristic 2a35" in (session.status.reason or "")
-    finally:
-        stop.set()
-        await task
 
 
 async def test_no_adapter_is_a_reason_not_a_crash(tmp_path: Path, ble_radio: LocalLink) -> None:
-    path = tmp_path / "vitalsd.toml"
-    path.write_text(CONFIG.format(tmp=tmp_path, driver="test_ble_thermo", address=ADDRESS))
-    drivers: dict[str, type[Driver]] = {"test_ble_thermo": BleThermoDriver}
-    config = load_config(
-        path, environ={}, drivers=drivers, outputs={"jsonl": JsonlOutput}, context_sources={}
+    daemon = ble_daemon(
+        tmp_path,
+        {BleThermoDriver.name: BleThermoDriver},
+        BleThermoDriver.name,
+        lambda _adapter: BumbleCentral(transport="usb:9"),
+        address=ADDRESS,
+        device_id="exam1-thermo",
     )
-    daemon = Daemon(
-        config,
-        drivers=drivers,
-        outputs={"jsonl": JsonlOutput},
-        context_sources={},
-        ble_central_factory=lambda _adapter: BumbleCentral(transport="usb:9"),
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
+    async with running(daemon):
         session = daemon.sessions[0]
         await wait_until(lambda: session.reconnects >= 1)
         assert "cannot open the Bluetooth adapter 'usb:9'" in (session.status.reason or "")
-    finally:
-        stop.set()
-        await task
 
 
 _ = BleGattError  # the failure above is one of these, raised by the link layer
@@ -266,25 +206,15 @@ class BuggyDriver(BleThermoDriver):
 
 async def test_sessions_ending_at_once_back_off(tmp_path: Path, ble_radio: LocalLink) -> None:
     daemon, _ = daemon_for(tmp_path, ble_radio, InstantDriver)
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
+    async with running(daemon):
         session = daemon.sessions[0]
         await wait_until(lambda: session.reconnects >= 1)
         assert "sessions in a row ended within" in (session.status.reason or "")
-    finally:
-        stop.set()
-        await task
 
 
 async def test_driver_bug_is_a_reason_not_a_crash(tmp_path: Path, ble_radio: LocalLink) -> None:
     daemon, _ = daemon_for(tmp_path, ble_radio, BuggyDriver)
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
+    async with running(daemon):
         session = daemon.sessions[0]
         await wait_until(lambda: session.reconnects >= 1)
         assert session.status.reason == "driver error: KeyError: 'oops'"
-    finally:
-        stop.set()
-        await task

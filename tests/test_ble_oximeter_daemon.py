@@ -5,10 +5,8 @@ that drops mid-transfer is reconnected by the supervisor and reads again."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bumble.link import LocalLink
@@ -20,12 +18,11 @@ from drivers.ble.wellue import WellueFs20fDriver
 from drivers.ble.xiaomi import XiaomiScaleDriver
 from simulators.ble.oximeters import MODELS, OximeterScenario, SimulatedOximeter
 from simulators.ble.xiaomi_scale import SimulatedMiScale, Weighing
+from tests.ble_daemon_harness import ble_daemon, observations, running, wait_until
 from vitalsd.app import Daemon
-from vitalsd.config import load_config
 from vitalsd.driver import Driver
 from vitalsd.links.ble_bumble import BumbleCentral
 from vitalsd.links.gatt import GattCentral
-from vitalsd.outputs.jsonl import JsonlOutput
 
 ADDRESS = "C0:0B:1E:00:00:02"
 DRIVERS: dict[str, type[Driver]] = {
@@ -33,59 +30,12 @@ DRIVERS: dict[str, type[Driver]] = {
     for d in (Nonin3230Driver, BerryMedDriver, JumperDriver, WellueFs20fDriver, XiaomiScaleDriver)
 }
 
-CONFIG = """
-[site]
-id = "t"
-
-[daemon]
-state_dir = "{tmp}/state"
-
-[[devices]]
-id = "exam1-ble"
-driver = "{driver}"
-room = "1"
-[devices.ble]
-address = "{address}"
-{options}
-[[outputs]]
-type = "jsonl"
-[outputs.options]
-path = "{tmp}/out.jsonl"
-"""
-
-
-def observations(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    docs = [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
-    return [d for d in docs if d["type"] == "observation"]
-
 
 def daemon_for(tmp_path: Path, radio: LocalLink, driver: str, options: str = "") -> Daemon:
-    path = tmp_path / "vitalsd.toml"
-    path.write_text(
-        CONFIG.format(tmp=tmp_path, driver=driver, address=ADDRESS.lower(), options=options)
-    )
-    config = load_config(
-        path, environ={}, drivers=DRIVERS, outputs={"jsonl": JsonlOutput}, context_sources={}
-    )
-
     def factory(adapter: str) -> GattCentral:
         return BumbleCentral(link=radio)
 
-    return Daemon(
-        config,
-        drivers=DRIVERS,
-        outputs={"jsonl": JsonlOutput},
-        context_sources={},
-        ble_central_factory=factory,
-    )
-
-
-async def wait_until(predicate: Any) -> None:
-    async with asyncio.timeout(30):
-        while not predicate():
-            await asyncio.sleep(0.02)
+    return ble_daemon(tmp_path, DRIVERS, driver, factory, address=ADDRESS.lower(), options=options)
 
 
 @pytest.mark.parametrize("key", ["berrymed_bm1000", "jumper_jpd500f", "nonin_3230", "wellue_fs20f"])
@@ -95,9 +45,7 @@ async def test_oximeter_reads_drops_and_reads_again(
     options = "[devices.options]\nreport_every = 5\n" if key == "berrymed_bm1000" else ""
     daemon = daemon_for(tmp_path, ble_radio, key, options)
     out = tmp_path / "out.jsonl"
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
+    async with running(daemon):
         session = daemon.sessions[0]
         scenario = OximeterScenario(drop_after=15, split=key != "jumper_jpd500f")
         async with SimulatedOximeter(
@@ -109,9 +57,6 @@ async def test_oximeter_reads_drops_and_reads_again(
             assert before >= 2
             await wait_until(lambda: len(observations(out)) >= before + 6)
             assert oximeter.connections == 2
-    finally:
-        stop.set()
-        await task
     values = {(o["metric"], o["value"]) for o in observations(out)}
     assert {("spo2", 97), ("pulse_rate_oximeter", 72)} <= values
     assert {v for m, v in values if m in ("spo2", "pulse_rate_oximeter")} == {97, 72}
@@ -123,20 +68,17 @@ async def test_mi_scale_charts_one_weight_per_weighing(
 ) -> None:
     daemon = daemon_for(tmp_path, ble_radio, "xiaomi_scale")
     out = tmp_path / "out.jsonl"
-    stop = asyncio.Event()
-    task = asyncio.create_task(daemon.run(stop), name="test.daemon")
-    try:
-        async with SimulatedMiScale(link=ble_radio, address=ADDRESS, model="v2") as scale:
-            first = Weighing(72.4, datetime(2024, 3, 15, 8, 30, 0), impedance=455)
-            async with asyncio.timeout(30):
-                # The scale repeats a weighing until someone listens; charted once.
-                while not observations(out):
-                    await scale.weigh(first)
-            await scale.weigh(Weighing(72.5, datetime(2024, 3, 15, 8, 32, 0)))
-            await wait_until(lambda: len(observations(out)) == 2)
-    finally:
-        stop.set()
-        await task
+    async with (
+        running(daemon),
+        SimulatedMiScale(link=ble_radio, address=ADDRESS, model="v2") as scale,
+    ):
+        first = Weighing(72.4, datetime(2024, 3, 15, 8, 30, 0), impedance=455)
+        async with asyncio.timeout(30):
+            # The scale repeats a weighing until someone listens; charted once.
+            while not observations(out):
+                await scale.weigh(first)
+        await scale.weigh(Weighing(72.5, datetime(2024, 3, 15, 8, 32, 0)))
+        await wait_until(lambda: len(observations(out)) == 2)
     assert [(o["metric"], o["value"], o["unit"]) for o in observations(out)] == [
         ("body_weight", 72.4, "kg"),
         ("body_weight", 72.5, "kg"),

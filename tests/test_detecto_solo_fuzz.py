@@ -8,19 +8,16 @@ cases: tests/test_serial_fuzz.py.
 
 from __future__ import annotations
 
-from hypothesis import example, given, settings
+from hypothesis import example
 from hypothesis import strategies as st
 
 from drivers.serial.detecto_solo import DetectoSoloDriver
 from tests.test_serial_fuzz import (
-    EXAMPLES,
-    check_corruption,
-    check_garbage,
-    check_lost_run,
-    chunked,
-    corruptions,
-    decode,
+    corruption_property,
     decode_alone,
+    garbage_property,
+    lost_run_property,
+    rechunking_property,
 )
 from vitalsd.driver import Decoder
 
@@ -42,35 +39,28 @@ def new() -> Decoder:
     return DetectoSoloDriver.new_decoder()
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data(), frames)
-def test_rechunking_changes_nothing(data: st.DataObject, fs: list[bytes]) -> None:
-    stream = b"".join(fs)
-    assert decode(new, data.draw(chunked(stream))) == decode(new, [stream])
-
-
-@example(fs=[RECORDS[7]], start=17, length=1)  # "100.5lb" lost its "1": read as 0.5 lb
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, st.integers(0, 200), st.integers(1, 50))
-def test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave(
-    fs: list[bytes], start: int, length: int
-) -> None:
-    check_lost_run(new, fs, start, length, variable_width=True, documented=RECORDS, field_sep=b",")
-
-
-@example(fs=[MANUAL], hits=[(28, 9)])  # ",\t32.3lb": the tab was stripped, weight 32.3
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, corruptions)
-def test_corrupted_bytes_give_no_reading_no_frame_gave(
-    fs: list[bytes], hits: list[tuple[int, int]]
-) -> None:
-    check_corruption(new, fs, hits, spare=b",")
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.binary(max_size=300))
-def test_garbage_gives_nothing_and_never_raises(data: bytes) -> None:
-    check_garbage(new, data)
+test_rechunking_changes_nothing = rechunking_property(new, frames)
+test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave = lost_run_property(
+    new,
+    frames,
+    max_start=200,
+    max_length=50,
+    examples=[
+        example(fs=[RECORDS[7]], start=17, length=1),  # "100.5lb" lost its "1": read as 0.5 lb
+    ],
+    variable_width=True,
+    documented=RECORDS,
+    field_sep=b",",
+)
+test_corrupted_bytes_give_no_reading_no_frame_gave = corruption_property(
+    new,
+    frames,
+    examples=[
+        example(fs=[MANUAL], hits=[(28, 9)]),  # ",\t32.3lb": the tab was stripped, weight 32.3
+    ],
+    spare=b",",
+)
+test_garbage_gives_nothing_and_never_raises = garbage_property(new)
 
 
 # --- regressions: each record below was read as values before the checks were added ----

@@ -35,7 +35,7 @@ from typing import IO
 
 import pytest
 
-from tests.daemon_harness import BIN, read_jsonl, simulator, wait_for
+from tests.daemon_harness import BIN, config_file, hl7_output, read_jsonl, simulator, wait_for
 from vitalsd.outbox import Outbox, OutboxMessage
 
 BURST = int(os.environ.get("VITALSD_KILL9_BURST", "2000"))
@@ -80,19 +80,7 @@ class Daemon:
 
 
 def write_config(tmp: Path, link: Path, ehr_port: str) -> Path:
-    path = tmp / "vitalsd.toml"
-    path.write_text(
-        f"""
-[site]
-id = "test-site"
-facility = "Test Clinic"
-point_of_care = "FM"
-timezone = "UTC"
-
-[daemon]
-state_dir = "{tmp / "state"}"
-shutdown_timeout = 10.0
-
+    device = f"""
 [[devices]]
 id = "exam1-monitor"
 driver = "accutorr3"
@@ -102,20 +90,9 @@ room = "exam1"
 silence_timeout = 5.0
 poll_interval = 0.002
 
-[[outputs]]
-type = "hl7"
-name = "{DEST}"
-[outputs.options]
-host = "127.0.0.1"
-port = {ehr_port}
-group_window = 0.5
-ack_timeout = 5.0
-retry_initial = 0.05
-retry_max = 0.5
-""",
-        encoding="utf-8",
-    )
-    return path
+"""
+    retries = "group_window = 0.5\nack_timeout = 5.0\nretry_initial = 0.05\nretry_max = 0.5\n"
+    return config_file(tmp, device + hl7_output(ehr_port, DEST) + retries)
 
 
 def number(control_id: str) -> int:

@@ -11,19 +11,16 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from hypothesis import example, given, settings
+from hypothesis import example
 from hypothesis import strategies as st
 
 from drivers.serial.nellcor import NellcorDriver
 from tests.test_serial_fuzz import (
-    EXAMPLES,
-    check_corruption,
-    check_garbage,
-    check_lost_run,
-    chunked,
-    corruptions,
-    decode,
+    corruption_property,
     decode_alone,
+    garbage_property,
+    lost_run_property,
+    rechunking_property,
     shape,
 )
 from vitalsd.driver import Decoder
@@ -60,45 +57,29 @@ def new() -> Decoder:
     return NellcorDriver.new_decoder()
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data(), frames)
-def test_rechunking_changes_nothing(data: st.DataObject, fs: list[bytes]) -> None:
-    stream = b"".join(fs)
-    assert decode(new, data.draw(chunked(stream))) == decode(new, [stream])
-
-
-@example(fs=[EXAMPLE], start=19, length=1)  # "100" lost its "1": read as SpO2 0
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, st.integers(0, 300), st.integers(1, 60))
-def test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave(
-    fs: list[bytes], start: int, length: int
-) -> None:
-    check_lost_run(
-        new,
-        fs,
-        start,
-        length,
-        printed=PRINTED,
-        documented=LINES,
-        shape_of=line_shape,
-        field_sep=b" ",
-    )
-
-
-@example(fs=[EXAMPLE], hits=[(19, 9)])  # found by hypothesis: "\t00" read as SpO2 0
-@example(fs=[EXAMPLE], hits=[(21, 9)])  # "10\t": a tab taken for a column gap, SpO2 10
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, corruptions)
-def test_corrupted_bytes_give_no_reading_no_frame_gave(
-    fs: list[bytes], hits: list[tuple[int, int]]
-) -> None:
-    check_corruption(new, fs, hits, printed=PRINTED, spare=b" ")
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.binary(max_size=300))
-def test_garbage_gives_nothing_and_never_raises(data: bytes) -> None:
-    check_garbage(new, data)
+test_rechunking_changes_nothing = rechunking_property(new, frames)
+test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave = lost_run_property(
+    new,
+    frames,
+    max_start=300,
+    max_length=60,
+    examples=[example(fs=[EXAMPLE], start=19, length=1)],  # "100" lost its "1": read as SpO2 0
+    printed=PRINTED,
+    documented=LINES,
+    shape_of=line_shape,
+    field_sep=b" ",
+)
+test_corrupted_bytes_give_no_reading_no_frame_gave = corruption_property(
+    new,
+    frames,
+    examples=[
+        example(fs=[EXAMPLE], hits=[(19, 9)]),  # found by hypothesis: "\t00" read as SpO2 0
+        example(fs=[EXAMPLE], hits=[(21, 9)]),  # "10\t": a tab taken for a column gap, SpO2 10
+    ],
+    printed=PRINTED,
+    spare=b" ",
+)
+test_garbage_gives_nothing_and_never_raises = garbage_property(new)
 
 
 # --- regressions: each line below was read as a value before the checks were added -----

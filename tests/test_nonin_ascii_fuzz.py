@@ -8,18 +8,14 @@ tests/test_serial_fuzz.py.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.serial.nonin_ascii import NoninAsciiDriver
 from tests.test_serial_fuzz import (
-    EXAMPLES,
-    check_corruption,
-    check_garbage,
-    check_lost_run,
-    chunked,
-    corruptions,
-    decode,
+    corruption_property,
+    garbage_property,
+    lost_run_property,
+    rechunking_property,
 )
 from vitalsd.driver import Decoder
 
@@ -58,30 +54,9 @@ def new() -> Decoder:
     return NoninAsciiDriver.new_decoder()
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data(), frames)
-def test_rechunking_changes_nothing(data: st.DataObject, fs: list[bytes]) -> None:
-    stream = b"".join(fs)
-    assert decode(new, data.draw(chunked(stream))) == decode(new, [stream])
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, st.integers(0, 200), st.integers(1, 40))
-def test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave(
-    fs: list[bytes], start: int, length: int
-) -> None:
-    check_lost_run(new, fs, start, length, documented=GRAMMAR)
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, corruptions)
-def test_corrupted_bytes_give_no_reading_no_frame_gave(
-    fs: list[bytes], hits: list[tuple[int, int]]
-) -> None:
-    check_corruption(new, fs, hits)
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.binary(max_size=300))
-def test_garbage_gives_nothing_and_never_raises(data: bytes) -> None:
-    check_garbage(new, data)
+test_rechunking_changes_nothing = rechunking_property(new, frames)
+test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave = lost_run_property(
+    new, frames, max_start=200, max_length=40, documented=GRAMMAR
+)
+test_corrupted_bytes_give_no_reading_no_frame_gave = corruption_property(new, frames)
+test_garbage_gives_nothing_and_never_raises = garbage_property(new)

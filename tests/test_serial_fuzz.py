@@ -34,7 +34,9 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vitalsd.driver import Decoder
@@ -232,6 +234,79 @@ def check_corruption(
 
 def check_garbage(new: DecoderFactory, data: bytes) -> None:
     assert readings(decode(new, [data])) == []
+
+
+# --- the properties as tests: a driver's file names each one it runs ---------------------
+# Each factory returns a hypothesis test; the driver's file binds it to a test_ name and
+# passes its @example regressions, so that only its frames and excuses are its own.
+
+Frames = st.SearchStrategy[list[bytes]]
+Property = Callable[..., None]
+_SETTINGS = settings(max_examples=EXAMPLES, deadline=None)
+
+
+def _with(examples: Sequence[example], test: Property) -> Property:
+    for ex in examples:
+        test = ex(test)
+    return test
+
+
+def rechunking_property(new: DecoderFactory, frames: Frames) -> Property:
+    """Property 1. ``new`` must number its groups the same way in every decoder."""
+
+    @_SETTINGS
+    @given(st.data(), frames)
+    def rechunking(data: st.DataObject, fs: list[bytes]) -> None:
+        stream = b"".join(fs)
+        assert decode(new, data.draw(chunked(stream))) == decode(new, [stream])
+
+    return rechunking
+
+
+def lost_run_property(
+    new: DecoderFactory,
+    frames: Frames,
+    max_start: int,
+    max_length: int,
+    examples: Sequence[example] = (),
+    **excused: Any,
+) -> Property:
+    """Property 2 for lost runs; ``excused``: the keywords of ``check_lost_run``."""
+
+    @_SETTINGS
+    @given(frames, st.integers(0, max_start), st.integers(1, max_length))
+    def lost_run(fs: list[bytes], start: int, length: int) -> None:
+        check_lost_run(new, fs, start, length, **excused)
+
+    return _with(examples, lost_run)
+
+
+def corruption_property(
+    new: DecoderFactory,
+    frames: Frames,
+    changes: st.SearchStrategy[list[tuple[int, int]]] = corruptions,
+    examples: Sequence[example] = (),
+    **excused: Any,
+) -> Property:
+    """Property 2 for replaced bytes; ``excused``: the keywords of ``check_corruption``."""
+
+    @_SETTINGS
+    @given(frames, changes)
+    def corruption(fs: list[bytes], hits: list[tuple[int, int]]) -> None:
+        check_corruption(new, fs, hits, **excused)
+
+    return _with(examples, corruption)
+
+
+def garbage_property(new: DecoderFactory) -> Property:
+    """Property 3."""
+
+    @_SETTINGS
+    @given(st.binary(max_size=300))
+    def garbage(data: bytes) -> None:
+        check_garbage(new, data)
+
+    return garbage
 
 
 # --- the helpers themselves -------------------------------------------------------------

@@ -18,20 +18,18 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.serial.sma_scale import SmaScaleDriver, SmaScaleOptions
 from tests.test_serial_fuzz import (
-    EXAMPLES,
-    check_corruption,
-    check_garbage,
-    check_lost_run,
-    chunked,
+    corruption_property,
     corruptions,
     decode,
     decode_alone,
+    garbage_property,
+    lost_run_property,
     readings,
+    rechunking_property,
 )
 from vitalsd.driver import Decoder
 from vitalsd.model import Metric
@@ -82,33 +80,24 @@ def new() -> Decoder:
     return SmaScaleDriver.new_decoder(SmaScaleOptions())
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.data(), frames)
-def test_rechunking_changes_nothing(data: st.DataObject, fs: list[bytes]) -> None:
-    stream = b"".join(fs)
-    assert decode(new, data.draw(chunked(stream))) == decode(new, [stream])
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, st.integers(0, 320), st.integers(1, 40))
-def test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave(
-    fs: list[bytes], start: int, length: int
-) -> None:
-    check_lost_run(new, fs, start, length, documented=REPLIES, shape_of=reply_shape, repeat=STABLE)
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(frames, corruptions.filter(lambda hits: len(hits) <= 2))
-def test_corrupted_bytes_give_no_reading_no_frame_gave(
-    fs: list[bytes], hits: list[tuple[int, int]]
-) -> None:
-    check_corruption(new, fs, hits, spare=b" -+", repeat=STABLE)  # pad and sign
-
-
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(st.binary(max_size=300))
-def test_garbage_gives_nothing_and_never_raises(data: bytes) -> None:
-    check_garbage(new, data)
+test_rechunking_changes_nothing = rechunking_property(new, frames)
+test_a_lost_run_of_bytes_gives_no_reading_no_frame_gave = lost_run_property(
+    new,
+    frames,
+    max_start=320,
+    max_length=40,
+    documented=REPLIES,
+    shape_of=reply_shape,
+    repeat=STABLE,
+)
+test_corrupted_bytes_give_no_reading_no_frame_gave = corruption_property(
+    new,
+    frames,
+    corruptions.filter(lambda hits: len(hits) <= 2),
+    spare=b" -+",  # pad and sign
+    repeat=STABLE,
+)
+test_garbage_gives_nothing_and_never_raises = garbage_property(new)
 
 
 # --- regressions: each reply below was read as a weight before the field was tightened --

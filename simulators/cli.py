@@ -115,9 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     ehr_adt.register(sub)
     barcode_scanner.register(sub)
     if importlib.util.find_spec("bumble") is not None:  # BLE peripherals need bumble (optional)
-        from simulators.ble import health_cli
+        from simulators.ble import health_cli, stream_cli
 
         health_cli.register(sub)
+        stream_cli.register(sub)
     return parser
 
 

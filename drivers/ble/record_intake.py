@@ -1,7 +1,9 @@
 """What happens to each record value a health device sends, in arrival order.
 
-A value the cursor has seen is skipped; an all-NaN blood-pressure record (A&D keeps its
-failed tries so, ble-health.md §3.1 #8) is dropped with a DEBUG log; anything else is
+A record split over two values (Body Composition, ble-health.md §2.3) is joined first
+(``split_records``); a value the cursor has seen is skipped; an all-NaN blood-pressure
+record (A&D keeps its failed tries so, ble-health.md §3.1 #8) is dropped with a DEBUG
+log; anything else is
 decoded, marked ``stored`` when it came from device memory, handed to the sink, and only
 then added to the cursor, which is saved at once: a link lost mid-transfer neither loses
 nor repeats a record. From memory means: an RACP download, the device's own storage
@@ -19,6 +21,7 @@ from drivers.ble.blood_pressure import is_empty, parse_blood_pressure
 from drivers.ble.payload import PayloadError
 from drivers.ble.quirks import parse_blood_pressure_tolerant
 from drivers.ble.record_cursor import RecordCursor, fingerprint
+from drivers.ble.split_records import SplitRecords
 from vitalsd.driver import DeviceSink
 from vitalsd.errors import FramingError
 from vitalsd.links.gatt import uuid16
@@ -61,9 +64,15 @@ class RecordIntake:
         self.tolerant = tolerant
         self.pushes_memory = pushes_memory
         self.delivered = self.repeated = self.dropped = self.rejected = 0
+        self.parts = SplitRecords(name)
 
     def take(self, uuid: int, data: bytes, *, live: bool, from_memory: bool) -> None:
         """Handle one value of characteristic ``uuid`` (16-bit)."""
+        if not live:
+            whole = self.parts.join(uuid, data)
+            if whole is None:
+                return  # the first part of a split record: wait for the second
+            data = whole
         mark = fingerprint(uuid16(uuid), data)
         if not live and not self.cursor.is_new(mark):
             self.repeated += 1
@@ -105,9 +114,15 @@ class RecordIntake:
             return self.pushes_memory
         return device_time < self.now - self.live_window
 
+    def finish(self) -> None:
+        """The session is over: a split record still missing its second part is dropped."""
+        self.parts.close()
+
     def summary(self) -> str:
         text = (
             f"{self.delivered} new records, {self.repeated} seen before, "
             f"{self.dropped} failed tries dropped"
         )
-        return text + (f", {self.rejected} rejected" if self.rejected else "")
+        text += f", {self.rejected} rejected" if self.rejected else ""
+        incomplete = self.parts.incomplete
+        return text + (f", {incomplete} incomplete split records" if incomplete else "")

@@ -319,6 +319,7 @@ class BleSession:
                     f"{self.where} link lost mid-transfer ({reason}); "
                     f"{self.intake.delivered} new records kept"
                 )
+        self.intake.finish()
         summary = self.intake.summary()
         _LOGGER.info("%s: session over: %s", self.name, summary)
         self.sink.put(DeviceEvent("ble_session", summary))

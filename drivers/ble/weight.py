@@ -9,12 +9,13 @@ in its feature characteristic (openScale reads it so; Spezi's scaling is a misre
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from drivers.ble.datetime_fields import DateTimeField, read_date_time
-from drivers.ble.payload import PayloadReader, reject_reserved
+from drivers.ble.payload import PayloadError, PayloadReader, reject_reserved
 from vitalsd.model import DeviceEvent, DriverReport, EventSeverity, Measurement, Metric, Unit
 
 UNSUCCESSFUL = 0xFFFF
@@ -29,6 +30,13 @@ BC_BASAL, BC_MUSCLE_PCT, BC_MUSCLE_MASS, BC_FAT_FREE = 0x0008, 0x0010, 0x0020, 0
 BC_SOFT_LEAN, BC_WATER, BC_IMPEDANCE, BC_WEIGHT = 0x0080, 0x0100, 0x0200, 0x0400
 BC_HEIGHT, BC_MULTI_PACKET = 0x0800, 0x1000
 BC_FLAGS_DEFINED = 0x1FFF
+# Optional fields after flags and body fat %, in wire order, with their sizes in bytes.
+BC_OPTIONAL = (
+    (BC_TIME_STAMP, 7),
+    (BC_USER_ID, 1),
+    *((bit, 2) for bit in (BC_BASAL, BC_MUSCLE_PCT, BC_MUSCLE_MASS, BC_FAT_FREE)),
+    *((bit, 2) for bit in (BC_SOFT_LEAN, BC_WATER, BC_IMPEDANCE, BC_WEIGHT, BC_HEIGHT)),
+)
 
 
 def mass(raw: int, imperial: bool) -> Decimal | None:
@@ -199,5 +207,51 @@ def decode_weight_measurement(data: bytes) -> list[DriverReport]:
     return weight_reports(parse_weight(data))
 
 
+def is_split_part(data: bytes) -> bool:
+    """A 0x2A9C value that is one of the two packets of a split record (flags bit 12)."""
+    return len(data) >= 2 and bool(int.from_bytes(data[:2], "little") & BC_MULTI_PACKET)
+
+
+def packet_length(data: bytes) -> int:
+    """The length of the 0x2A9C packet that starts ``data``, from its flags."""
+    if len(data) < 2:
+        raise PayloadError("Body Composition Measurement: no flags")
+    flags = int.from_bytes(data[:2], "little")
+    return 4 + sum(size for bit, size in BC_OPTIONAL if flags & bit)
+
+
+def join_parts(
+    first: BodyCompositionRecord, second: BodyCompositionRecord
+) -> BodyCompositionRecord:
+    """One record from its two packets: each field from the packet that carries it
+    (body fat %, mandatory, is in both; the first packet's is kept)."""
+    if first.imperial != second.imperial:
+        raise PayloadError("Body Composition Measurement: the two packets disagree on units")
+    missing: dict[str, Any] = {
+        f.name: getattr(second, f.name)
+        for f in fields(BodyCompositionRecord)
+        if getattr(first, f.name) is None
+    }
+    return replace(first, **missing, multiple_packet=False)
+
+
+def parse_body_composition_record(data: bytes) -> BodyCompositionRecord:
+    """One whole record: a single packet, or both packets of a split record back to back.
+
+    ble-health.md §2.3: flags bit 12 means the record is split over two indications
+    (ATT MTU 23); each packet has its own flags saying which fields it carries.
+    """
+    size = packet_length(data)
+    first = parse_body_composition(data[:size])
+    if not first.multiple_packet:
+        return parse_body_composition(data)  # whole; trailing bytes rejected there
+    if len(data) == size:
+        raise PayloadError("Body Composition Measurement: first of two packets only")
+    second = parse_body_composition(data[size:])
+    if not second.multiple_packet:
+        raise PayloadError("Body Composition Measurement: second packet lacks the split flag")
+    return join_parts(first, second)
+
+
 def decode_body_composition(data: bytes) -> list[DriverReport]:
-    return body_composition_reports(parse_body_composition(data))
+    return body_composition_reports(parse_body_composition_record(data))

@@ -4,7 +4,9 @@ For bench tests of a gateway with its own adapter: the peripheral runs on a seco
 adapter given as a bumble transport (``usb:0``, ``serial:/dev/ttyACM0``,
 ``tcp-client:127.0.0.1:9000``) and holds a few stored records (one a failed, all-NaN
 try) plus one taken just now. The first line on stdout is a JSON object announcing
-readiness; the device serves sessions until interrupted.
+readiness; the device serves sessions until interrupted. With ``--advertise-window`` it
+advertises only in a window after start and after each SIGUSR1 (its button), as a real
+cuff or scale does (ble-health.md §4.2 #1).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from datetime import datetime, timedelta
 
@@ -50,6 +53,14 @@ def demo_records(kind: str, now: datetime) -> list[StoredRecord]:
         values = [
             rec.weight(v, time=t) for v, t in zip(("81.25", "81.4", "80.95"), times, strict=True)
         ]
+    elif kind == "body_composition_scale":
+        composition = [
+            rec.body_composition("24.5", time=t, user=1, impedance_ohm="455.0", kilograms=v)
+            for v, t in zip(("81.25", "81.4", "80.95"), times, strict=True)
+        ]
+        return [
+            StoredRecord(data, n, characteristic=0x2A9C) for n, data in enumerate(composition, 1)
+        ]
     elif kind == "pulse_oximeter":
         values = [
             rec.plx_spot_check(s, p, time=t)
@@ -79,13 +90,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     faults.add_argument("--drop-after", type=int, help="hang up after N records, once")
     faults.add_argument("--racp-error", type=lambda t: int(t, 0), help="answer RACP with CODE")
     faults.add_argument("--record-delay", type=float, default=0.0, help="seconds per record")
+    faults.add_argument(
+        "--split", action="store_true", help="send Body Composition records as two packets"
+    )
+    p.add_argument(
+        "--advertise-window",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="advertise only this long after start and after each SIGUSR1 (the device's "
+        "button), as real devices do; default: advertise always",
+    )
     p.set_defaults(func=main_args)
 
 
 async def serve(args: argparse.Namespace, *, link: LocalLink | None = None) -> int:
     """Run until cancelled; ``link`` replaces the transport (tests)."""
     knobs = Knobs(
-        drop_after=args.drop_after, racp_error=args.racp_error, record_delay=args.record_delay
+        drop_after=args.drop_after,
+        racp_error=args.racp_error,
+        record_delay=args.record_delay,
+        advertise_window=args.advertise_window,
+        split_body_composition=args.split,
     )
     now = datetime.now().astimezone().replace(tzinfo=None)
     async with running(
@@ -97,13 +123,21 @@ async def serve(args: argparse.Namespace, *, link: LocalLink | None = None) -> i
         stored=demo_records(args.kind, now),
         knobs=knobs,
     ) as peripheral:
+        button = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if link is None:  # a bench user presses the button with ``kill -USR1``
+            loop.add_signal_handler(signal.SIGUSR1, button.set)
         ready = {"ready": True, "kind": args.kind, "address": args.address}
         print(json.dumps(ready), flush=True)  # noqa: T201 - the readiness line
         try:
-            await asyncio.Event().wait()
+            while True:
+                await button.wait()
+                button.clear()
+                await peripheral.press_button()
         finally:
             _LOGGER.info("served %d connections", peripheral.recorded.connections)
-    return 0  # pragma: no cover - only cancellation ends the wait
+            if link is None:
+                loop.remove_signal_handler(signal.SIGUSR1)
 
 
 def main_args(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Simulated health devices: the five SIG profiles, A&D UA-651BLE / UC-352BLE, Omron.
+"""Simulated health devices: the five SIG profiles (and a weight scale with Body
+Composition 0x181B, §2.3), A&D UA-651BLE / UC-352BLE, Omron.
 
 Sources (ble-health.md): §2.1-2.5 services and feature characteristics; §4.1 A&D: BPS
 0x1810 / WSS 0x181D with Date Time 0x2A08 inside the service, vendor service
@@ -39,6 +40,7 @@ KINDS = (
     "blood_pressure",
     "thermometer",
     "weight_scale",
+    "body_composition_scale",
     "pulse_oximeter",
     "glucose_meter",
     "and_ua651ble",
@@ -60,6 +62,13 @@ def thermometer() -> Profile:
 def weight_scale() -> Profile:
     """WSS: 0x2A9D indicate, WS Feature 0x2A9E = time stamp supported."""
     return Profile(0x181D, 0x2A9D, reads={0x2A9E: (0x01).to_bytes(4, "little")})
+
+
+def body_composition_scale() -> Profile:
+    """WSS 0x181D plus Body Composition 0x181B: 0x2A9C indicate (§2.3), BC Feature 0x2A9B =
+    time stamp, impedance, weight (bits 0, 8, 9); records go on 0x2A9C with
+    ``StoredRecord(characteristic=0x2A9C)``."""
+    return replace(weight_scale(), extra_records=((0x181B, 0x2A9C),))
 
 
 def pulse_oximeter() -> Profile:
@@ -160,6 +169,7 @@ async def running(
                 "blood_pressure": blood_pressure,
                 "thermometer": thermometer,
                 "weight_scale": weight_scale,
+                "body_composition_scale": body_composition_scale,
                 "pulse_oximeter": pulse_oximeter,
                 "glucose_meter": glucose_meter,
             }[kind]()

@@ -6,8 +6,10 @@ the profile service, A&D) or Current Time 0x2A2B (CTS 0x1805, Omron); §1.6 meas
 records are indicated (glucose: notified); §2.6 RACP 0x2A52: the collector enables
 indications on RACP and on the record characteristic, then writes a request; records
 stream, then ``06 00 <op> <code>``; §4.2 cuffs push what they hold once subscribed and
-hang up themselves. Knobs (``Knobs``): pairing required, drop the link after N records
-of a transfer (once), answer every RACP request with an error code, slow records.
+hang up themselves, and advertise only in a window after a reading (``measure``) or a
+button press (``press_button``), or again after a drop. Knobs (``Knobs``): pairing
+required, drop the link after N records of a transfer (once), answer every RACP request
+with an error code, slow records, the advertising window (None: advertise always).
 
 Records are bytes built with ``health_records``; the peripheral only stores, filters by
 sequence number and sends them.
@@ -16,99 +18,51 @@ sequence number and sends them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bumble import hci
 from bumble.att import ATT_Error
-from bumble.core import UUID, AdvertisingData
+from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.pairing import PairingConfig, PairingDelegate
 
-from simulators.ble.health_records import racp_count, racp_response
+from simulators.ble.advertising import Advertiser
+from simulators.ble.health_records import racp_count, racp_response, split_body_composition
+from simulators.ble.health_settings import (
+    ALL,
+    BODY_COMPOSITION,
+    CCCD_IMPROPERLY_CONFIGURED,
+    CURRENT_TIME,
+    CURRENT_TIME_SERVICE,
+    DATE_TIME,
+    FIRST,
+    GREATER_OR_EQUAL,
+    INVALID_OPERAND,
+    LAST,
+    NO_RECORDS,
+    OP_ABORT,
+    OP_NOT_SUPPORTED,
+    OP_NUMBER,
+    OP_REPORT,
+    OPERAND_NOT_SUPPORTED,
+    OPERATOR_NOT_SUPPORTED,
+    RACP,
+    SUCCESS,
+    DeviceInfo,
+    Knobs,
+    Profile,
+    Recorded,
+    StoredRecord,
+    device_information,
+    sig,
+)
 from simulators.ble.sig_fields import current_time, date_time, parse_date_time
 
 _LOGGER = logging.getLogger(__name__)
-
-RACP = 0x2A52
-DATE_TIME = 0x2A08
-CURRENT_TIME = 0x2A2B
-CURRENT_TIME_SERVICE = 0x1805
-DEVICE_INFORMATION = 0x180A
-# RACP (§2.6) op codes, operators, response codes; ATT 0xFD = CCCD improperly configured.
-OP_REPORT, OP_ABORT, OP_NUMBER = 0x01, 0x03, 0x04
-ALL, GREATER_OR_EQUAL, FIRST, LAST = 0x01, 0x03, 0x05, 0x06
-SUCCESS, OP_NOT_SUPPORTED, OPERATOR_NOT_SUPPORTED = 0x01, 0x02, 0x04
-INVALID_OPERAND, NO_RECORDS, OPERAND_NOT_SUPPORTED = 0x05, 0x06, 0x09
-CCCD_IMPROPERLY_CONFIGURED = 0xFD
-
-
-def sig(short: int) -> UUID:
-    return UUID.from_16_bits(short)
-
-
-@dataclass
-class StoredRecord:
-    """One record in device memory; ``sequence`` is what RACP filters on."""
-
-    data: bytes
-    sequence: int
-    transferred: bool = False
-
-
-@dataclass
-class Knobs:
-    require_pairing: bool = False  # clock, RACP and feature reads need an encrypted link
-    drop_after: int | None = None  # hang up (as a radio loss) after this many records, once
-    racp_error: int | None = None  # answer every RACP request with this response code
-    record_delay: float = 0.0  # seconds between records: slow indications
-    racp_operators: frozenset[int] = frozenset({ALL, GREATER_OR_EQUAL, FIRST, LAST})
-    racp_mute: bool = False  # take RACP requests and never answer
-    disconnect_when_done: bool = True  # cuff behaviour: hang up after the transfer
-
-
-@dataclass
-class DeviceInfo:
-    """Device Information Service 0x180A values; ``system_id`` is the 8-byte field."""
-
-    manufacturer: str = "Simulated"
-    model: str = "SIM-1"
-    serial: str = "0000001"
-    firmware: str = "1.0"
-    system_id: bytes | None = None
-
-
-@dataclass
-class Profile:
-    """Which service and characteristics a device exposes, and how it delivers."""
-
-    service: int  # 0x1810, 0x1809, 0x181D, 0x1822, 0x1808
-    measurement: int  # record characteristic: 0x2A35, 0x2A1C, 0x2A9D, 0x2A5E, 0x2A18
-    notify: bool = False  # glucose records are notified, the rest indicated
-    live: int | None = None  # 0x2A36 / 0x2A1E / 0x2A5F: notified progress or stream
-    reads: dict[int, bytes] = field(default_factory=dict)  # feature / type characteristics
-    clock: int = DATE_TIME  # DATE_TIME in the profile service, or CURRENT_TIME (CTS)
-    racp: bool = False  # stored records through RACP; else pushed once subscribed
-
-
-@dataclass
-class Recorded:
-    """What the collector did, for tests to check."""
-
-    clock_writes: list[bytes] = field(default_factory=list)
-    racp_requests: list[bytes] = field(default_factory=list)
-    vendor_writes: list[bytes] = field(default_factory=list)
-    sent: list[bytes] = field(default_factory=list)
-    connections: int = 0
-
-    @property
-    def clock_set_to(self) -> datetime | None:
-        return parse_date_time(self.clock_writes[-1]) if self.clock_writes else None
 
 
 class HealthPeripheral:
@@ -137,6 +91,9 @@ class HealthPeripheral:
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscribed: dict[int, bool] = {}
         self._transfer_busy = False
+        self._connected = self._window_pending = self._interrupted = False
+        self._reopen: set[asyncio.Task[None]] = set()
+        self.advertiser: Advertiser | None = None
         self._build(extra_services or [])
 
     # --- GATT database -----------------------------------------------------------
@@ -157,6 +114,15 @@ class HealthPeripheral:
         )
         self.measurement.on("subscription", self._on_subscription(p.measurement))
         chars: list[Characteristic[Any]] = [self.measurement]
+        self.record_chars = {p.measurement: self.measurement}
+        services = []
+        for service, uuid in p.extra_records:  # e.g. Body Composition 0x2A9C in 0x181B
+            extra_char: Characteristic[Any] = Characteristic(
+                sig(uuid), props.INDICATE, Characteristic.Permissions.from_string("READABLE"), b""
+            )
+            extra_char.on("subscription", self._on_subscription(uuid))
+            self.record_chars[uuid] = extra_char
+            services.append(Service(sig(service), [extra_char]))
         self.live_char: Characteristic[Any] | None = None
         if p.live is not None:
             self.live_char = Characteristic(
@@ -171,7 +137,6 @@ class HealthPeripheral:
             self._perm("READABLE|WRITEABLE", write=True),
             CharacteristicValue[bytes](read=self._read_clock, write=self._write_clock),
         )
-        services = []
         if p.clock == DATE_TIME:
             chars.append(clock_char)
         else:
@@ -186,7 +151,7 @@ class HealthPeripheral:
             self.racp.on("subscription", self._on_subscription(RACP))
             chars.append(self.racp)
         services.insert(0, Service(sig(p.service), chars))
-        services.append(self._device_information())
+        services.append(device_information(self.info))
         self.device.add_services([*services, *extra])
         if self.knobs.require_pairing:
             self.device.pairing_config_factory = lambda _: PairingConfig(
@@ -196,24 +161,9 @@ class HealthPeripheral:
                 delegate=PairingDelegate(PairingDelegate.NO_OUTPUT_NO_INPUT),
             )
 
-    def _device_information(self) -> Service:
-        read = Characteristic.Properties.READ
-        perm = Characteristic.Permissions.from_string("READABLE")
-        info = self.info
-        values = [
-            (0x2A29, info.manufacturer.encode()),
-            (0x2A24, info.model.encode()),
-            (0x2A25, info.serial.encode()),
-            (0x2A26, info.firmware.encode()),
-        ]
-        if info.system_id is not None:
-            values.append((0x2A23, info.system_id))
-        return Service(
-            sig(DEVICE_INFORMATION), [Characteristic(sig(u), read, perm, v) for u, v in values]
-        )
-
     async def start(self, name: str, manufacturer_data: bytes | None = None) -> None:
-        """Advertise the profile service and ``name``; again after every disconnection."""
+        """Advertise the profile service and ``name``: always (``advertise_window`` None),
+        or for one window now if the device holds records not yet sent."""
         ad = [
             (AdvertisingData.FLAGS, bytes((0x06,))),
             (
@@ -225,22 +175,39 @@ class HealthPeripheral:
         if manufacturer_data is not None:
             ad.append((AdvertisingData.MANUFACTURER_SPECIFIC_DATA, manufacturer_data))
         self.device.on("connection", self._on_connection)
-        # Fast advertising, as health devices do in the short window after a measurement.
-        await self.device.start_advertising(
-            advertising_data=bytes(AdvertisingData(ad)),
-            auto_restart=True,
-            advertising_interval_min=20,
-            advertising_interval_max=30,
+        self.advertiser = Advertiser(
+            self.device,
+            bytes(AdvertisingData(ad)),
+            window=self.knobs.advertise_window,
+            label=self.info.model,
         )
+        await self.advertiser.start(open_window=bool(self.stored or self.live))
+
+    async def press_button(self) -> None:
+        """The user presses the device's Bluetooth button: advertise for one window (at
+        once, or after the current connection ends)."""
+        if self._connected:
+            self._window_pending = True
+        elif self.advertiser is not None:
+            await self.advertiser.open()
+
+    async def measure(self, data: bytes) -> StoredRecord:
+        """A new reading taken on the device: stored with the next sequence number, then
+        advertised for one window, as a real cuff or scale does."""
+        sequence = max((r.sequence for r in self.stored), default=0) + 1
+        record = StoredRecord(data, sequence)
+        self.stored.append(record)
+        await self.press_button()
+        return record
 
     async def close(self) -> None:
         """Cancel and await everything this peripheral started."""
-        tasks = list(self._tasks)
+        tasks = [*self._tasks, *self._reopen]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self.device.stop_advertising()
+        if self.advertiser is not None:
+            await self.advertiser.close()
 
     # --- events --------------------------------------------------------------------
 
@@ -251,19 +218,31 @@ class HealthPeripheral:
 
     def _on_connection(self, connection: Connection) -> None:
         self.recorded.connections += 1
+        self._connected = True
         self._subscribed = {}
         self._transfer_busy = False
         connection.on("disconnection", lambda _reason: self._on_disconnection())
 
     def _on_disconnection(self) -> None:
+        self._connected = False
         for task in list(self._tasks):
             task.cancel()
+        # A device cut off mid-transfer tries again; one asked while connected, too.
+        if self._window_pending or self._interrupted:
+            self._window_pending = self._interrupted = False
+            task = asyncio.get_running_loop().create_task(
+                self.press_button(), name=f"sim[{self.info.model}].advertise-again"
+            )
+            self._reopen.add(task)
+            task.add_done_callback(self._reopen.discard)
 
     def _on_subscription(self, uuid: int) -> Callable[[Connection, bool, bool], None]:
         def handler(connection: Connection, notify: bool, indicate: bool) -> None:
             enabled = notify or indicate
             self._subscribed[uuid] = enabled
-            push = uuid == self.profile.measurement and not self.profile.racp
+            # A device with several record characteristics pushes once all are subscribed.
+            subscribed = all(self._subscribed.get(u) for u in self.record_chars)
+            push = uuid in self.record_chars and subscribed and not self.profile.racp
             if enabled and push:
                 self._spawn("push", self._push(connection))
 
@@ -284,24 +263,30 @@ class HealthPeripheral:
         """What a cuff pushes on subscription: whatever it has not transferred yet."""
         return [r for r in self.stored if not r.transferred]
 
-    async def _send(self, connection: Connection, data: bytes) -> None:
-        if self.profile.notify:
-            await self.device.notify_subscriber(connection, self.measurement, data)
-        else:
-            await self.device.indicate_subscriber(connection, self.measurement, data)
-        self.recorded.sent.append(data)
+    async def _send(self, connection: Connection, data: bytes, uuid: int | None = None) -> None:
+        char = self.record_chars[uuid or self.profile.measurement]
+        parts = [data]
+        if self.knobs.split_body_composition and char.uuid == sig(BODY_COMPOSITION):
+            parts = split_body_composition(data)
+        for part in parts:
+            if self.profile.notify:
+                await self.device.notify_subscriber(connection, char, part)
+            else:
+                await self.device.indicate_subscriber(connection, char, part)
+            self.recorded.sent.append(part)
 
     async def _transfer(self, connection: Connection, records: list[StoredRecord]) -> bool:
         """Send records; False when the drop knob hung up part-way."""
         for count, record in enumerate(records):
             if self.knobs.drop_after is not None and count >= self.knobs.drop_after:
                 self.knobs.drop_after = None  # one drop per knob setting
+                self._interrupted = True
                 # A radio loss reaches the central as a supervision timeout (0x08).
                 await connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR)
                 return False
             if self.knobs.record_delay:
                 await asyncio.sleep(self.knobs.record_delay)
-            await self._send(connection, record.data)
+            await self._send(connection, record.data, record.characteristic)
             record.transferred = True
         return True
 
@@ -387,3 +372,8 @@ class HealthPeripheral:
         await self._send_live(connection)
         if self.knobs.disconnect_when_done:
             await connection.disconnect()
+
+
+# Re-exported: callers build devices from this module alone.
+__all__ = ["CURRENT_TIME", "DATE_TIME", "DeviceInfo", "HealthPeripheral", "Knobs", "Profile"]
+__all__ += ["Recorded", "StoredRecord", "sig"]

@@ -188,16 +188,18 @@ class SimulatedOximeter:
         self,
         model: OximeterModel,
         *,
-        link: LocalLink,
+        link: LocalLink | None,
         address: str,
         scenario: OximeterScenario | None = None,
         finger_out: bool = False,
+        transport: str | None = None,
     ) -> None:
         self.model = model
         self.scenario = scenario or OximeterScenario()
         if self.scenario.split and not model.can_split:
             raise ValueError(f"{model.key}: frames are whole notifications, cannot split")
         self.link = link
+        self.transport = transport  # a real HCI (``usb:0``) instead of the virtual link
         self.address = address
         self.finger_out = finger_out
         self.connections = 0
@@ -222,7 +224,9 @@ class SimulatedOximeter:
 
     @contextlib.asynccontextmanager
     async def _run(self) -> AsyncIterator[None]:
-        async with powered_device(self.model.name, self.address, link=self.link) as device:
+        async with powered_device(
+            self.model.name, self.address, link=self.link, transport=self.transport
+        ) as device:
             self._device = device
             device.add_service(Service(self.model.service, [self._char]))
             device.on("connection", self._on_connection)

@@ -114,11 +114,18 @@ class SimulatedMiScale:
     each payload for ``dwell`` seconds; between weighings the scale is silent."""
 
     def __init__(
-        self, *, link: LocalLink, address: str, model: str = "v1", dwell: float = 0.05
+        self,
+        *,
+        link: LocalLink | None,
+        address: str,
+        model: str = "v1",
+        dwell: float = 0.05,
+        transport: str | None = None,
     ) -> None:
         if model not in ("v1", "v2"):
             raise ValueError(f"model must be 'v1' or 'v2', not {model!r}")
         self.link = link
+        self.transport = transport  # a real HCI (``usb:0``) instead of the virtual link
         self.address = address
         self.model = model
         self.dwell = dwell
@@ -128,7 +135,7 @@ class SimulatedMiScale:
 
     async def __aenter__(self) -> SimulatedMiScale:
         self._device = await self._exit.enter_async_context(
-            powered_device("MI SCALE", self.address, link=self.link)
+            powered_device("MI SCALE", self.address, link=self.link, transport=self.transport)
         )
         return self
 

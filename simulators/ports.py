@@ -65,7 +65,8 @@ class Port(ABC):
 
 
 class PtyPort(Port):
-    """A fresh pty per ``open()``; ``link`` is re-pointed at each new one (a replug)."""
+    """A fresh pty per ``open()``; ``link`` is re-pointed at each new one (a replug) and
+    is absent while unplugged."""
 
     def __init__(self, link: Path | None = None) -> None:
         self.link = link
@@ -165,11 +166,18 @@ class PtyPort(Port):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._master >= 0:
+            # The link goes first, as udev removes a by-id link on unplug: pty numbers are
+            # recycled system-wide, lowest first, so a link left pointing at ours would soon
+            # lead a host retrying it into some other program's new pty.
+            self.remove_link()
             os.close(self._master)
             self._master = -1
 
     def remove_link(self) -> None:
-        """Remove ``link`` if it still points at our pty (a newer simulator may own it)."""
+        """Remove ``link`` if it still points at our pty (a newer simulator may own it).
+
+        A simulator killed with SIGKILL cannot do this: whoever kills it removes the link.
+        """
         if self.link is None:
             return
         with contextlib.suppress(OSError):

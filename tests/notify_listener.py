@@ -47,12 +47,33 @@ class NotifyListener:
                 raise AssertionError(
                     f"no notify message with {predicate_text!r}; got {self.messages!r}"
                 )
-            self.sock.setblocking(True)
-            self.sock.settimeout(min(left, 0.2))
-            with contextlib.suppress(TimeoutError):
-                msg = self.sock.recv(4096).decode()
-                self.messages.append(msg)
-                self.received.append(msg)
+            self._receive(min(left, 0.2))
+
+    def wait_for_line(self, prefix: str, timeout: float = 30.0) -> str:
+        """The first line starting with ``prefix`` in anything received, before or after
+        this call, and whether or not ``wait_for`` already took its message.
+
+        For STATUS: it rides along only when it changed, so the one message that carries a
+        given status may be the very ping an earlier ``wait_for("WATCHDOG=1")`` took.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines():
+                if line.startswith(prefix):
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no notify line {prefix!r}; got {self.received!r}")
+            self._receive(min(left, 0.2))
+
+    def _receive(self, timeout: float) -> None:
+        """At most one datagram, waiting up to ``timeout`` seconds for it."""
+        self.sock.setblocking(True)
+        self.sock.settimeout(timeout)
+        with contextlib.suppress(TimeoutError):
+            msg = self.sock.recv(4096).decode()
+            self.messages.append(msg)
+            self.received.append(msg)
 
     def lines(self) -> list[str]:
         return [line for msg in self.received for line in msg.splitlines()]

@@ -108,10 +108,17 @@ def test_the_daemon_notifies_ready_watchdog_status_stopping(
         cfg = write_config(tmp_path, [("exam1-ox", str(link))], jsonl=tmp_path / "o.jsonl")
         cfg.write_text(cfg.read_text() + "\n[http]\nenabled = false\n")
         d = daemon("run", "-c", str(cfg))
-        ready = listener.wait_for("READY=1")
-        assert "STATUS=" in ready
-        listener.wait_for("WATCHDOG=1")
-        listener.wait_for("STATUS=1/1 devices online, outbox")
+        try:
+            ready = listener.wait_for("READY=1")
+            assert "STATUS=" in ready
+            listener.wait_for("WATCHDOG=1")
+            listener.wait_for_line("STATUS=1/1 devices online, outbox")
+        except AssertionError as err:
+            # What the daemon logged (the port it could not open, and why) is the one
+            # clue a silent notify socket leaves.
+            d.signal(signal.SIGTERM)
+            d.wait()
+            raise AssertionError(f"{err}\n--- daemon log ---\n{d.stderr()}") from err
         d.signal(signal.SIGTERM)
         listener.wait_for("STOPPING=1")
         assert d.wait() == 0

@@ -9,12 +9,25 @@ Fast rates and short poll intervals keep each case to seconds; waits are on even
 from __future__ import annotations
 
 import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import Proc, daemon, read_jsonl, simulator, wait_for
+from tests.daemon_harness import WAIT_S, Proc, daemon, read_jsonl, simulator, wait_for
+from vitalsd.supervisor import BACKOFF_MAX_S
+
+# Each failed reconnect doubles the daemon's jittered backoff, and only a connection that
+# lasts HEALTHY_AFTER_S resets it, which none in these short tests does: after the unplugs
+# and the kill it is often asleep for up to BACKOFF_MAX_S, and the more so the slower a
+# loaded machine runs each step. Readings can only resume once that sleep ends, so a
+# resume waits a whole backoff on top of the usual slack (what is asserted is that they
+# resume, not how fast), and the test's own timeout allows every step its worst case.
+RESUME_S = WAIT_S + BACKOFF_MAX_S
+pytestmark = pytest.mark.timeout(3 * RESUME_S + 3 * WAIT_S)
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,43 @@ def offline_count(out: Path) -> int:
 
 def resume(out: Path, d: Proc, what: str, more: int = 2) -> None:
     before = readings(out)
-    wait_for(lambda: readings(out) >= before + more, f"readings {what}", proc=d)
+    wait_for(lambda: readings(out) >= before + more, f"readings {what}", RESUME_S, proc=d)
+
+
+def yank(sim: Proc, link: Path | None = None) -> None:
+    """Kill the simulator the way an adapter is yanked, its ``link`` going with it.
+
+    udev removes a by-id link on unplug; a SIGKILLed simulator cannot, so this does. Left
+    behind, the link names a pty number the kernel soon hands to some other program
+    (lowest free first), and the daemon retrying it would open that program's pty: it
+    reads another test's device, and that test's daemon finds its port busy. Stopped
+    first, so a replug in progress cannot put the link back before the kill.
+    """
+    sim.signal(signal.SIGSTOP)
+    if link is not None:
+        link.unlink(missing_ok=True)
+    sim.signal(signal.SIGKILL)
+    sim.wait()
+    sim.stop()
+
+
+@contextmanager
+def daemon_log_on_failure(get: Callable[[], Proc | None]) -> Iterator[None]:
+    """On a failed assertion, stop the daemon and add its log: what it was doing is the
+    one clue a timed-out wait leaves (an open that failed, and why)."""
+    try:
+        yield
+    except AssertionError as err:
+        d = get()
+        if d is None:
+            raise
+        d.signal(signal.SIGTERM)
+        try:
+            d.wait()
+        except subprocess.TimeoutExpired:
+            d.p.kill()
+            d.p.wait()
+        raise AssertionError(f"{err}\n--- daemon log ---\n{d.stderr()}") from err
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.driver for c in CASES])
@@ -84,21 +133,20 @@ def test_readings_resume_after_unplug_and_simulator_restart(tmp_path: Path, case
     sim = simulator(*base, "--disconnect-every", "4", "--reconnect-after", "0.5")
     d = None
     try:
-        sim.ready()
-        d = daemon("run", "-c", str(write_config(tmp_path, case, str(link), out)))
-        resume(out, d, "at first")
-        wait_for(lambda: offline_count(out) >= 1, "offline after the unplug", proc=d)
-        resume(out, d, "after the replug")
-        sim.signal(signal.SIGKILL)
-        sim.wait()
-        sim.stop()
-        gone = offline_count(out)
-        wait_for(lambda: offline_count(out) > gone, "offline after the kill", proc=d)
-        sim = simulator(*base)
-        sim.ready()
-        resume(out, d, "after the restart")
-        d.signal(signal.SIGTERM)
-        assert d.wait() == 0
+        with daemon_log_on_failure(lambda: d):
+            sim.ready()
+            d = daemon("run", "-c", str(write_config(tmp_path, case, str(link), out)))
+            resume(out, d, "at first")
+            wait_for(lambda: offline_count(out) >= 1, "offline after the unplug", proc=d)
+            resume(out, d, "after the replug")
+            yank(sim, link)
+            gone = offline_count(out)
+            wait_for(lambda: offline_count(out) > gone, "offline after the kill", proc=d)
+            sim = simulator(*base)
+            sim.ready()
+            resume(out, d, "after the restart")
+            d.signal(signal.SIGTERM)
+            assert d.wait() == 0
     finally:
         if d:
             d.stop()
@@ -113,22 +161,21 @@ def test_readings_resume_over_socket_url_after_unplug_and_restart(
     sim = simulator(case.protocol, "--tcp", "0", *case.sim_args, "--disconnect-every", "4")
     d = None
     try:
-        port = sim.ready()["tcp"].rsplit(":", 1)[1]
-        url = f"socket://127.0.0.1:{port}"
-        d = daemon("run", "-c", str(write_config(tmp_path, case, url, out)))
-        resume(out, d, "at first")
-        wait_for(lambda: offline_count(out) >= 1, "offline after the unplug", proc=d)
-        resume(out, d, "after the replug")
-        sim.signal(signal.SIGKILL)
-        sim.wait()
-        sim.stop()
-        gone = offline_count(out)
-        wait_for(lambda: offline_count(out) > gone, "offline after the kill", proc=d)
-        sim = simulator(case.protocol, "--tcp", port, *case.sim_args)  # the server came back
-        sim.ready()
-        resume(out, d, "after the restart")
-        d.signal(signal.SIGTERM)
-        assert d.wait() == 0
+        with daemon_log_on_failure(lambda: d):
+            port = sim.ready()["tcp"].rsplit(":", 1)[1]
+            url = f"socket://127.0.0.1:{port}"
+            d = daemon("run", "-c", str(write_config(tmp_path, case, url, out)))
+            resume(out, d, "at first")
+            wait_for(lambda: offline_count(out) >= 1, "offline after the unplug", proc=d)
+            resume(out, d, "after the replug")
+            yank(sim)
+            gone = offline_count(out)
+            wait_for(lambda: offline_count(out) > gone, "offline after the kill", proc=d)
+            sim = simulator(case.protocol, "--tcp", port, *case.sim_args)  # the server came back
+            sim.ready()
+            resume(out, d, "after the restart")
+            d.signal(signal.SIGTERM)
+            assert d.wait() == 0
     finally:
         if d:
             d.stop()

@@ -121,3 +121,20 @@ def write_config(tmp: Path, devices: list[tuple[str, str]], *, jsonl: Path) -> P
     ]
     parts.append(f'[[outputs]]\ntype = "jsonl"\n[outputs.options]\npath = "{jsonl}"\n')
     return config_file(tmp, "\n".join(parts))
+
+
+def yank(sim: Proc, link: Path | None = None) -> None:
+    """Kill the simulator the way an adapter is yanked, its ``link`` going with it.
+
+    udev removes a by-id link on unplug; a SIGKILLed simulator cannot, so this does. Left
+    behind, the link names a pty number the kernel soon hands to some other program
+    (lowest free first), and the daemon retrying it would open that program's pty: it
+    reads another test's device, and that test's daemon finds its port busy. Stopped
+    first, so a replug in progress cannot put the link back before the kill.
+    """
+    sim.signal(signal.SIGSTOP)
+    if link is not None:
+        link.unlink(missing_ok=True)
+    sim.signal(signal.SIGKILL)
+    sim.wait()
+    sim.stop()

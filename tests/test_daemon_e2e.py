@@ -11,7 +11,7 @@ import signal
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.daemon_harness import daemon, read_jsonl, simulator, wait_for, write_config
+from tests.daemon_harness import daemon, read_jsonl, simulator, wait_for, write_config, yank
 
 
 def observations(path: Path, metric: str = "spo2") -> list[dict]:  # type: ignore[type-arg]
@@ -81,11 +81,9 @@ def test_recovers_when_the_simulator_is_killed_and_restarted(tmp_path: Path) -> 
         sim.ready()
         d = daemon("run", "-c", str(write_config(tmp_path, [("exam1-ox", str(link))], jsonl=out)))
         wait_for(lambda: len(observations(out)) >= 5, "first readings", proc=d)
-        sim.signal(signal.SIGKILL)  # like yanking the USB-serial adapter
-        sim.wait()
+        yank(sim, link)  # like pulling the USB-serial adapter: its link goes too
         wait_for(lambda: "offline" in statuses(out, "exam1-ox"), "device marked offline", proc=d)
         before = len(observations(out))
-        sim.stop()
         sim = simulator(*args)
         sim.ready()
         wait_for(lambda: len(observations(out)) >= before + 5, "readings after replug", proc=d)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import WAIT_S, Proc, daemon, read_jsonl, simulator, wait_for
+from tests.daemon_harness import WAIT_S, Proc, daemon, read_jsonl, simulator, wait_for, yank
 from vitalsd.supervisor import BACKOFF_MAX_S
 
 # Each failed reconnect doubles the daemon's jittered backoff, and only a connection that
@@ -87,23 +87,6 @@ def offline_count(out: Path) -> int:
 def resume(out: Path, d: Proc, what: str, more: int = 2) -> None:
     before = readings(out)
     wait_for(lambda: readings(out) >= before + more, f"readings {what}", RESUME_S, proc=d)
-
-
-def yank(sim: Proc, link: Path | None = None) -> None:
-    """Kill the simulator the way an adapter is yanked, its ``link`` going with it.
-
-    udev removes a by-id link on unplug; a SIGKILLed simulator cannot, so this does. Left
-    behind, the link names a pty number the kernel soon hands to some other program
-    (lowest free first), and the daemon retrying it would open that program's pty: it
-    reads another test's device, and that test's daemon finds its port busy. Stopped
-    first, so a replug in progress cannot put the link back before the kill.
-    """
-    sim.signal(signal.SIGSTOP)
-    if link is not None:
-        link.unlink(missing_ok=True)
-    sim.signal(signal.SIGKILL)
-    sim.wait()
-    sim.stop()
 
 
 @contextmanager
